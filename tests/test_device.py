@@ -1,0 +1,171 @@
+"""course_utils.device: device choice, seeding and the mixed-precision helpers (no GPU needed)."""
+
+import random
+from contextlib import nullcontext
+
+import numpy as np
+import pytest
+import torch
+
+from course_utils import device as device_module
+from course_utils.device import amp_dtype, autocast, grad_scaler, pick_device, seed_everything
+
+
+@pytest.fixture
+def availability(monkeypatch):
+    """Set which accelerators torch appears to have: availability(cuda=..., mps=...)."""
+
+    def set_available(*, cuda: bool, mps: bool):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+        monkeypatch.setattr(device_module, "_mps_available", lambda: mps)
+
+    return set_available
+
+
+# ----- pick_device --------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"),
+    [(True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_pick_device_prefers_cuda_then_mps_then_cpu(availability, cuda, mps, expected):
+    availability(cuda=cuda, mps=mps)
+    assert pick_device() == torch.device(expected)
+
+
+def test_pick_device_prefer_overrides_the_automatic_choice(availability):
+    availability(cuda=True, mps=True)
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("mps") == torch.device("mps")
+    assert pick_device("cuda:1") == torch.device("cuda", 1)
+
+
+def test_pick_device_reads_course_device(availability, monkeypatch):
+    availability(cuda=True, mps=False)
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert pick_device() == torch.device("cpu")
+
+
+def test_pick_device_argument_wins_over_course_device(availability, monkeypatch):
+    availability(cuda=False, mps=True)
+    monkeypatch.setenv("COURSE_DEVICE", "cpu")
+    assert pick_device("mps") == torch.device("mps")
+
+
+def test_pick_device_empty_course_device_means_automatic(availability, monkeypatch):
+    availability(cuda=False, mps=True)
+    monkeypatch.setenv("COURSE_DEVICE", "")
+    assert pick_device() == torch.device("mps")
+
+
+@pytest.mark.parametrize("kind", ["cuda", "cuda:0", "mps"])
+def test_pick_device_missing_preferred_device_is_an_error_not_a_fallback(availability, kind):
+    availability(cuda=False, mps=False)
+    with pytest.raises(RuntimeError, match=kind.split(":")[0]):
+        pick_device(kind)
+
+
+def test_pick_device_missing_device_from_environment_names_the_variable(availability, monkeypatch):
+    availability(cuda=False, mps=False)
+    monkeypatch.setenv("COURSE_DEVICE", "cuda")
+    with pytest.raises(RuntimeError, match="COURSE_DEVICE"):
+        pick_device()
+
+
+def test_pick_device_unknown_type_names_the_argument(availability):
+    availability(cuda=False, mps=False)
+    with pytest.raises(ValueError, match="prefer='tpu'"):
+        pick_device("tpu")
+
+
+def test_pick_device_unknown_type_from_environment_names_the_variable(availability, monkeypatch):
+    availability(cuda=False, mps=False)
+    monkeypatch.setenv("COURSE_DEVICE", "tpu")
+    with pytest.raises(ValueError, match=r"\$COURSE_DEVICE='tpu'"):
+        pick_device()
+
+
+# ----- seed_everything ----------------------------------------------------------------------
+def _draws():
+    return random.random(), np.random.rand(4), torch.rand(4)
+
+
+def test_seed_everything_repeats_python_numpy_and_torch_draws():
+    seed_everything(123)
+    first = _draws()
+    seed_everything(123)
+    second = _draws()
+    assert first[0] == second[0]
+    np.testing.assert_array_equal(first[1], second[1])
+    assert torch.equal(first[2], second[2])
+
+
+def test_seed_everything_different_seeds_give_different_draws():
+    seed_everything(1)
+    first = _draws()
+    seed_everything(2)
+    second = _draws()
+    assert first[0] != second[0]
+    assert not np.array_equal(first[1], second[1])
+    assert not torch.equal(first[2], second[2])
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3", None])
+def test_seed_everything_rejects_bad_seeds(seed):
+    with pytest.raises(ValueError, match="seed"):
+        seed_everything(seed)
+
+
+def test_seed_everything_accepts_zero():
+    seed_everything(0)
+    a = torch.rand(2)
+    seed_everything(0)
+    assert torch.equal(a, torch.rand(2))
+
+
+# ----- mixed precision ----------------------------------------------------------------------
+def test_autocast_on_cpu_keeps_float32():
+    cpu = torch.device("cpu")
+    a, b = torch.randn(8, 8), torch.randn(8, 8)
+    with autocast(cpu):
+        out = a @ b
+    assert out.dtype == torch.float32
+    # torch's own CPU autocast would have changed it: the no-op is ours, not torch's default
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert (a @ b).dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("kind", ["cpu", "mps"])
+def test_amp_dtype_is_none_off_cuda(kind):
+    assert amp_dtype(torch.device(kind)) is None
+
+
+@pytest.mark.parametrize(("bf16", "expected"), [(True, torch.bfloat16), (False, torch.float16)])
+def test_amp_dtype_on_cuda_depends_on_bf16_support(monkeypatch, bf16, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: bf16)
+    assert amp_dtype(torch.device("cuda")) == expected
+
+
+def test_autocast_disabled_on_cuda_is_a_no_op(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert isinstance(autocast(torch.device("cuda"), enabled=False), nullcontext)
+
+
+def test_grad_scaler_is_disabled_on_cpu():
+    assert not grad_scaler(torch.device("cpu")).is_enabled()
+    assert not grad_scaler(torch.device("cpu"), enabled=True).is_enabled()
+
+
+def test_grad_scaler_is_disabled_with_bfloat16(monkeypatch):
+    # bfloat16 has float32's range, so no loss scaling: the scaler must stay off
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert not grad_scaler(torch.device("cuda")).is_enabled()
+
+
+def test_seed_everything_accepts_numpy_integers():
+    seed_everything(np.int64(3))
+    first = torch.rand(3)
+    seed_everything(3)
+    assert torch.equal(first, torch.rand(3))
