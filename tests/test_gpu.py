@@ -1,0 +1,80 @@
+"""GPU behaviour of course_utils. These run only where CUDA is present and skip on CPU machines."""
+
+import pytest
+import torch
+from torch import nn
+
+from course_utils.device import amp_dtype, grad_scaler, pick_device
+from course_utils.train import Trainer
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def regression(n=512, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 8, generator=g)
+    return x, x @ torch.randn(8, 1, generator=g) + 0.1
+
+
+def test_cuda_is_picked_first():
+    assert pick_device().type == "cuda"
+
+
+def test_trainer_keeps_data_on_the_gpu_and_runs_forward_in_reduced_precision():
+    seen = {}
+
+    def loss_fn(model, batch):
+        x, y = batch
+        prediction = model(x)
+        seen["data_device"] = x.device.type
+        seen["forward_dtype"] = prediction.dtype
+        return ((prediction.float() - y) ** 2).mean()
+
+    torch.manual_seed(0)
+    model = nn.Linear(8, 1)
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), 1e-2), loss_fn,
+                      device=pick_device(), batch_size=64, progress=False)
+    history = trainer.fit(regression(), epochs=20)
+    assert seen["data_device"] == "cuda"
+    assert seen["forward_dtype"] == amp_dtype(torch.device("cuda"))
+    assert next(model.parameters()).device.type == "cuda"
+    assert next(model.parameters()).dtype == torch.float32  # master weights stay float32
+    assert history[-1]["train_loss"] < 0.1 * history[0]["train_loss"]
+
+
+def test_amp_off_keeps_float32_on_the_gpu():
+    seen = {}
+
+    def loss_fn(model, batch):
+        x, y = batch
+        seen["dtype"] = model(x).dtype
+        return ((model(x) - y) ** 2).mean()
+
+    model = nn.Linear(8, 1)
+    Trainer(model, torch.optim.SGD(model.parameters(), 1e-2), loss_fn, device=pick_device(),
+            amp=False, progress=False).fit(regression(), epochs=1)
+    assert seen["dtype"] == torch.float32
+
+
+def test_loss_scaling_is_on_exactly_when_autocast_uses_float16():
+    scaler = grad_scaler(torch.device("cuda"))
+    assert scaler.is_enabled() == (amp_dtype(torch.device("cuda")) == torch.float16)
+
+
+def test_a_gpu_checkpoint_resumes_on_the_cpu(tmp_path):
+    def loss_fn(model, batch):
+        x, y = batch
+        return ((model(x).float() - y) ** 2).mean()
+
+    def make(device):
+        torch.manual_seed(0)
+        model = nn.Linear(8, 1)
+        return Trainer(model, torch.optim.Adam(model.parameters(), 1e-2), loss_fn, device=device,
+                       checkpoint_path=tmp_path / "ckpt.pt", progress=False)
+
+    on_gpu = make(pick_device())
+    on_gpu.fit(regression(), epochs=2)
+    on_cpu = make(torch.device("cpu"))
+    on_cpu.fit(regression(), epochs=3)  # resumes after epoch 2, trains one more on the CPU
+    assert on_cpu.epoch == 3 and on_cpu.history[:2] == on_gpu.history
+    assert next(on_cpu.model.parameters()).device.type == "cpu"
