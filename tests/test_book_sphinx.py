@@ -1,0 +1,29 @@
+from docutils import nodes
+from docutils.utils import new_document
+from docutils.frontend import get_default_settings
+from docutils.parsers.rst import Parser
+
+from course_utils.book_sphinx import _hide_markers, strip_markers
+
+SOLUTION = """def f(x):
+    # BEGIN SOLUTION
+    return x + 1
+    # END SOLUTION
+print(f(1))  # END SOLUTIONS is not a marker
+"""
+
+
+def test_strip_markers_removes_only_whole_marker_lines():
+    assert strip_markers(SOLUTION) == (
+        "def f(x):\n    return x + 1\nprint(f(1))  # END SOLUTIONS is not a marker\n")
+    assert strip_markers("x = 1\n") == "x = 1\n"
+
+
+def test_markers_disappear_from_code_blocks_of_a_page():
+    document = new_document("page", get_default_settings(Parser))
+    document += nodes.literal_block(SOLUTION, SOLUTION)
+    document += nodes.paragraph(text="# BEGIN SOLUTION in prose stays")
+    _hide_markers(None, document)
+    block, paragraph = document.children
+    assert "BEGIN SOLUTION" not in block.astext() and "return x + 1" in block.astext()
+    assert paragraph.astext() == "# BEGIN SOLUTION in prose stays"
