@@ -18,6 +18,7 @@ import os
 import re
 import sys
 import tempfile
+import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -164,8 +165,10 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 6
     except Exception as error:  # noqa: BLE001 - any unreadable file is the submission's fault
         return fail_all(f"the submission is not a readable notebook: {error}")
 
-    with tempfile.TemporaryDirectory(prefix="grading-") as workdir:
-        out_path = str(Path(workdir) / "results.json")
+    with tempfile.TemporaryDirectory(prefix="grading-") as workdir, \
+            tempfile.TemporaryDirectory(prefix="grades-") as private:
+        # results go outside the submission's working folder, under a name it cannot know
+        out_path = str(Path(private) / f"{uuid.uuid4().hex}.json")
         call = f"_course_grade({str(Path(tests_dir).resolve())!r}, {out_path!r}, {int(test_timeout)})"
         nb.cells.append(nbformat.v4.new_code_cell(
             GRADING_CELL.replace("_course_grade(TESTS_DIR, OUT_PATH, SECONDS)", call)))
