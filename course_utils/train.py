@@ -32,6 +32,7 @@ class Trainer:
 
     loss_fn returns a scalar loss, or a dict with a "loss" entry and other metrics to record.
     optimizer is one torch optimizer, or a dict of them for a subclass that needs several.
+    scheduler, if given, is a learning-rate scheduler stepped after every batch (OneCycleLR, say).
     checkpoint_path, if given, is written every ``checkpoint_every`` epochs; ``fit`` resumes
     from it, so an interrupted run loses at most one checkpoint interval.
     """
@@ -39,7 +40,7 @@ class Trainer:
     def __init__(self, model: nn.Module, optimizer, loss_fn: LossFn | None = None, *,
                  device: torch.device, batch_size: int = 128, amp: bool = True,
                  checkpoint_path: str | Path | None = None, checkpoint_every: int = 1,
-                 seed: int = 0, progress: bool = True):
+                 seed: int = 0, progress: bool = True, scheduler=None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
         optimizers = optimizer if isinstance(optimizer, dict) else {"main": optimizer}
@@ -53,6 +54,9 @@ class Trainer:
         self.model = model.to(self.device)
         self.optimizers = optimizers
         self.loss_fn = loss_fn
+        if scheduler is not None and not hasattr(scheduler, "step"):
+            raise TypeError(f"scheduler: expected a torch learning-rate scheduler, got {scheduler!r}")
+        self.scheduler = scheduler
         self.batch_size = _positive_int("batch_size", batch_size)
         self.amp = amp
         self.scaler = grad_scaler(self.device, amp)
@@ -91,6 +95,8 @@ class Trainer:
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         metrics = self.compute_loss(batch)
         self.optimize(metrics["loss"], self.optimizer)
+        if self.scheduler is not None:
+            self.scheduler.step()
         return metrics
 
     @torch.no_grad()
@@ -169,6 +175,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
             "scaler": self.scaler.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "shuffle_rng": self.generator.get_state(),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -184,6 +191,8 @@ class Trainer:
             opt.load_state_dict(state["optimizers"][name])
         if state["scaler"]:
             self.scaler.load_state_dict(state["scaler"])
+        if self.scheduler is not None and state.get("scheduler") is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["shuffle_rng"])
         torch.set_rng_state(state["torch_rng"])
         if state["cuda_rng"] and torch.cuda.is_available():

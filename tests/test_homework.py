@@ -20,18 +20,16 @@ ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapters_with_homework(ROOT / "book")
 SOLUTION_MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.M)
 
-# Typical wrong answers: (text in the reference answer, what a student writes instead, a phrase
-# the feedback must contain). Every question of every chapter needs at least one.
-WRONG_ANSWERS = {
-    "01_pca": {
-        "q1": ("return int((kept < fraction).sum()) + 1", "return int((kept < fraction).sum())",
-               "one too small"),
-        "q2": ("return (x - self.bias) @ self.weight", "return x @ self.weight",
-               "did you subtract the bias"),
-        "q3": ("@ basis.T + pca.mean", "@ basis.T", "did you add the mean back"),
-        "q4": ("design = torch.cat([inputs, ones], dim=1)", "design = inputs", "intercept"),
-    },
-}
+
+
+def wrong_answers(chapter: str) -> dict:
+    """tests/homework_answers/ch_<chapter>.py: the typical wrong answers for that chapter."""
+    path = Path(__file__).parent / "homework_answers" / f"ch_{chapter}.py"
+    if not path.exists():
+        return {}
+    namespace: dict = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return namespace["WRONG_ANSWERS"]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +97,8 @@ def test_every_chapter_has_homework_with_at_least_three_graded_questions(homewor
     for name, built in homework.items():
         questions = sorted(p.stem for p in built.tests_dir.glob("*.py"))
         assert len(questions) >= 3, f"{name} has {questions}"
-        assert sorted(WRONG_ANSWERS.get(name, {})) == questions, f"list typical wrong answers for {name}"
+        assert sorted(wrong_answers(name)) == questions, (
+            f"list a typical wrong answer per question in tests/homework_answers/ch_{name}.py")
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
@@ -158,11 +157,11 @@ def test_reference_solutions_get_full_marks(homework, chapter, tmp_path):
 def test_typical_wrong_answers_get_zero_with_useful_messages(homework, chapter, tmp_path):
     answers = reference_answers(chapter)
     owners = question_of_each_answer(homework[chapter].student_notebook)
-    for question, (right, wrong, _) in WRONG_ANSWERS[chapter].items():
+    for question, (right, wrong, _) in wrong_answers(chapter).items():
         index = next(i for i, q in enumerate(owners) if q == question and right in answers[i])
         answers[index] = answers[index].replace(right, wrong)
     report = grade(homework, chapter, answers, tmp_path)
-    for question, (_, _, hint) in WRONG_ANSWERS[chapter].items():
+    for question, (_, _, hint) in wrong_answers(chapter).items():
         result = report.questions[question]
         assert result.score == 0, f"{question} kept {result.score} points for a wrong answer"
         assert any(hint in reason for reason in result.reasons), (question, result.reasons)

@@ -582,3 +582,37 @@ def test_evaluate_checks_its_data_too():
     trainer = Trainer(model, opt, mse, device=CPU, progress=False)
     with pytest.raises(TypeError, match="data"):
         trainer.evaluate([1.0, 2.0])
+
+
+# ----- learning-rate schedules ---------------------------------------------------------------
+def make_scheduled_trainer(**kwargs):
+    model = dropout_mlp(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+    trainer = Trainer(model, optimizer, mse, device=CPU, batch_size=BATCH, progress=False,
+                      scheduler=scheduler, **kwargs)
+    return trainer, optimizer
+
+
+def test_the_scheduler_steps_once_per_batch(regression):
+    trainer, optimizer = make_scheduled_trainer()
+    trainer.fit(regression, epochs=1)
+    batches = -(-len(regression[0]) // BATCH)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** (batches // 3))
+
+
+def test_a_resumed_run_continues_the_schedule(regression, tmp_path):
+    straight, straight_opt = make_scheduled_trainer()
+    straight.fit(regression, epochs=3)
+    first, _ = make_scheduled_trainer(checkpoint_path=tmp_path / "ckpt.pt")
+    first.fit(regression, epochs=1)
+    resumed, resumed_opt = make_scheduled_trainer(checkpoint_path=tmp_path / "ckpt.pt")
+    resumed.fit(regression, epochs=3)
+    assert resumed_opt.param_groups[0]["lr"] == straight_opt.param_groups[0]["lr"]
+    assert_same_params(params(resumed.model), params(straight.model))
+
+
+def test_scheduler_must_be_a_scheduler():
+    model = dropout_mlp(0)
+    with pytest.raises(TypeError, match="scheduler"):
+        Trainer(model, torch.optim.SGD(model.parameters(), lr=0.1), mse, device=CPU, scheduler=0.5)

@@ -1,0 +1,33 @@
+"""Measures the chapters share: reconstruction error, PSNR, and precision@k of retrieval."""
+
+from __future__ import annotations
+
+import torch
+
+
+def squared_error_per_image(x: torch.Tensor, x_hat: torch.Tensor) -> float:
+    """Squared error summed over pixels, averaged over images: the error Hinton & Salakhutdinov report."""
+    if x.shape != x_hat.shape:
+        raise ValueError(f"x, x_hat: expected the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    return ((x.float() - x_hat.float()) ** 2).flatten(1).sum(1).mean().item()
+
+
+def psnr(x: torch.Tensor, x_hat: torch.Tensor, peak: float = 1.0) -> float:
+    """Peak signal-to-noise ratio in dB, from the mean squared error over all pixels of all images."""
+    if x.shape != x_hat.shape:
+        raise ValueError(f"x, x_hat: expected the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    mse = ((x.float() - x_hat.float()) ** 2).mean()
+    return (10 * torch.log10(peak**2 / mse)).item()
+
+
+def precision_at_k(query_codes: torch.Tensor, query_labels: torch.Tensor, base_codes: torch.Tensor,
+                   base_labels: torch.Tensor, k: int = 10) -> float:
+    """Mean fraction of each query's k nearest base items (Euclidean) that share its label."""
+    if not isinstance(k, int) or not 0 < k <= len(base_codes):
+        raise ValueError(f"k={k!r}: expected an int between 1 and {len(base_codes)}")
+    if query_codes.shape[1:] != base_codes.shape[1:]:
+        raise ValueError(f"query_codes, base_codes: dimensions differ, {tuple(query_codes.shape)} "
+                         f"vs {tuple(base_codes.shape)}")
+    distances = torch.cdist(query_codes.float().flatten(1), base_codes.float().flatten(1))  # (Q, B)
+    nearest = distances.topk(k, dim=1, largest=False).indices  # (Q, k)
+    return (base_labels[nearest] == query_labels[:, None]).float().mean().item()

@@ -1,0 +1,40 @@
+import math
+
+import pytest
+import torch
+
+from course_utils.metrics import precision_at_k, psnr, squared_error_per_image
+
+
+def test_squared_error_sums_pixels_and_averages_images():
+    x = torch.zeros(2, 4)
+    x_hat = torch.tensor([[1.0, 1.0, 0.0, 0.0], [2.0, 0.0, 0.0, 0.0]])
+    assert squared_error_per_image(x, x_hat) == pytest.approx((2 + 4) / 2)
+    assert squared_error_per_image(x.view(2, 1, 2, 2), x_hat.view(2, 1, 2, 2)) == pytest.approx(3.0)
+
+
+def test_psnr_matches_its_definition():
+    x = torch.zeros(3, 10)
+    x_hat = torch.full((3, 10), 0.1)  # mse 0.01 -> 20 dB
+    assert psnr(x, x_hat) == pytest.approx(20.0, abs=1e-4)
+    assert psnr(x, x_hat, peak=255.0) == pytest.approx(20 + 20 * math.log10(255), abs=1e-3)
+
+
+def test_precision_at_k_counts_label_matches_among_nearest():
+    base = torch.tensor([[0.0], [0.1], [5.0], [5.1]])
+    labels = torch.tensor([0, 0, 1, 1])
+    queries = torch.tensor([[0.05], [5.05]])
+    assert precision_at_k(queries, torch.tensor([0, 1]), base, labels, k=2) == 1.0
+    assert precision_at_k(queries, torch.tensor([1, 0]), base, labels, k=2) == 0.0
+    assert precision_at_k(queries, torch.tensor([0, 1]), base, labels, k=4) == 0.5
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(ValueError, match="x, x_hat"):
+        psnr(torch.zeros(2, 3), torch.zeros(2, 4))
+    with pytest.raises(ValueError, match="x, x_hat"):
+        squared_error_per_image(torch.zeros(2, 3), torch.zeros(3, 3))
+    with pytest.raises(ValueError, match="k=5"):
+        precision_at_k(torch.zeros(1, 2), torch.zeros(1), torch.zeros(4, 2), torch.zeros(4), k=5)
+    with pytest.raises(ValueError, match="query_codes, base_codes"):
+        precision_at_k(torch.zeros(1, 2), torch.zeros(1), torch.zeros(4, 3), torch.zeros(4), k=1)
