@@ -1,0 +1,52 @@
+"""Corruption processes C(x~ | x) for denoising autoencoders: additive Gaussian noise, masking.
+
+Each function returns a new tensor (the input is never changed in place) and draws fresh noise
+on every call; pass a ``torch.Generator`` to repeat a draw exactly (the noise is then drawn on
+the generator's device and moved to ``x``'s).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+
+
+def _check_generator(generator) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator: expected a torch.Generator or None, got {type(generator).__name__}")
+
+
+def _draw(kind: str, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal ("randn") or uniform [0, 1) ("rand") noise of x's shape, dtype and device."""
+    _check_generator(generator)
+    sample = torch.randn if kind == "randn" else torch.rand
+    device = generator.device if generator is not None else x.device
+    noise = sample(x.shape, generator=generator, device=device, dtype=x.dtype)
+    return noise.to(x.device)
+
+
+def gaussian_noise(x: torch.Tensor, std, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x~ = x + std * eps, eps ~ N(0, I): additive Gaussian noise, not clipped.
+
+    ``std`` is a number, or a tensor that broadcasts against ``x`` (shape (N, 1) gives every
+    image its own noise level).
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x: expected a floating-point tensor, got {getattr(x, 'dtype', type(x))}")
+    if isinstance(std, torch.Tensor):
+        if (std < 0).any():
+            raise ValueError("std: expected non-negative noise levels")
+    elif not isinstance(std, numbers.Real) or isinstance(std, bool) or std < 0:
+        raise ValueError(f"std={std!r}: expected a non-negative number or tensor")
+    return x + std * _draw("randn", x, generator)
+
+
+def masking_noise(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
+    """x~ = x with each entry set to 0 independently with probability ``p`` (Vincent et al.)."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError(f"x: expected a floating-point tensor, got {getattr(x, 'dtype', type(x))}")
+    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
+        raise ValueError(f"p={p!r}: expected a probability between 0 and 1")
+    keep = _draw("rand", x, generator) >= p  # True with probability 1 - p
+    return x * keep
