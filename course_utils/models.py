@@ -8,6 +8,8 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from course_utils.checks import positive_int
+
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU,
         final_activation: nn.Module | None = None) -> nn.Sequential:
@@ -43,12 +45,6 @@ class Autoencoder(nn.Module):
         return self.decoder(self.encoder(x))
 
 
-def _check_positive_int(name: str, value) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name}={value!r}: expected a positive int")
-    return value
-
-
 class Reshape(nn.Module):
     """Reshape every item of a batch: ``Reshape(1, 28, 28)`` maps (N, 784) to (N, 1, 28, 28)."""
 
@@ -79,8 +75,8 @@ class ConvEncoder(nn.Sequential):
     """
 
     def __init__(self, code_dim: int, channels: int = 32):
-        code_dim = _check_positive_int("code_dim", code_dim)
-        c = _check_positive_int("channels", channels)
+        code_dim = positive_int("code_dim", code_dim)
+        c = positive_int("channels", channels)
         super().__init__(
             Reshape(1, 28, 28),
             *conv_block(1, c, 4, stride=2, padding=1),          # (N, c, 14, 14)
@@ -106,8 +102,8 @@ class ConvDecoder(nn.Sequential):
     """
 
     def __init__(self, code_dim: int, channels: int = 32):
-        code_dim = _check_positive_int("code_dim", code_dim)
-        c = _check_positive_int("channels", channels)
+        code_dim = positive_int("code_dim", code_dim)
+        c = positive_int("channels", channels)
         super().__init__(
             nn.Linear(code_dim, 4 * c * 7 * 7), nn.GELU(),      # (N, 4c * 49)
             Reshape(4 * c, 7, 7),                               # (N, 4c, 7, 7)

@@ -14,17 +14,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from course_utils.checks import positive_int
 from course_utils.device import autocast, grad_scaler
 
 Batch = tuple[torch.Tensor, ...]
 LossFn = Callable[[nn.Module, Batch], "torch.Tensor | dict[str, torch.Tensor]"]
-
-
-def _positive_int(name: str, value, allow_zero: bool = False) -> int:
-    ok = isinstance(value, int) and not isinstance(value, bool) and (value > 0 or allow_zero and value == 0)
-    if not ok:
-        raise ValueError(f"{name}={value!r}: expected a {'non-negative' if allow_zero else 'positive'} int")
-    return value
 
 
 class Trainer:
@@ -57,13 +51,13 @@ class Trainer:
         if scheduler is not None and not hasattr(scheduler, "step"):
             raise TypeError(f"scheduler: expected a torch learning-rate scheduler, got {scheduler!r}")
         self.scheduler = scheduler
-        self.batch_size = _positive_int("batch_size", batch_size)
+        self.batch_size = positive_int("batch_size", batch_size)
         self.amp = amp
         self.scaler = grad_scaler(self.device, amp)
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path is not None else None
-        self.checkpoint_every = _positive_int("checkpoint_every", checkpoint_every)
+        self.checkpoint_every = positive_int("checkpoint_every", checkpoint_every)
         self.progress = progress
-        self.generator = torch.Generator().manual_seed(_positive_int("seed", seed, allow_zero=True))
+        self.generator = torch.Generator().manual_seed(positive_int("seed", seed, allow_zero=True))
         self.epoch = 0  # epochs completed so far
         self.history: list[dict[str, float]] = []  # one record per epoch
 
@@ -134,7 +128,7 @@ class Trainer:
 
     def fit(self, train, epochs: int, valid=None, resume: bool = True) -> list[dict[str, float]]:
         """Train until ``epochs`` epochs are done in all (resuming from a checkpoint if any)."""
-        _positive_int("epochs", epochs, allow_zero=True)
+        positive_int("epochs", epochs, allow_zero=True)
         train = self._prepare(train, "train")
         valid = self._prepare(valid, "valid") if valid is not None else None
         if resume and self.checkpoint_path is not None and self.checkpoint_path.exists():
