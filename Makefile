@@ -42,8 +42,9 @@ homework: $(INSTALLED)
 	rm -rf homework
 	$(BIN)/python -m course_utils.homework book homework
 
+# Every benchmark in turn (several minutes on a 2-core CPU); each prints its figures and targets.
 bench: $(INSTALLED)
-	$(BIN)/python benchmarks/bench_trainer.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # Remove outputs from every notebook before committing (the book and tests re-create them).
 define STRIP_OUTPUTS
