@@ -1,0 +1,123 @@
+"""Binary codes for retrieval: threshold codes to bits, pack the bits, search by Hamming distance.
+
+A code of ``n_bits`` bits is stored packed, 8 bits per byte (``pack_bits``), so a 32-bit code
+takes 4 bytes. The Hamming distance between two packed codes is the number of set bits in
+their XOR (``np.bitwise_count``); ``hamming_search`` ranks a base set of codes for each query
+that way, in chunks of queries so that memory stays small.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def _as_numpy(name: str, x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    raise TypeError(f"{name}: expected a torch tensor or numpy array, got {type(x).__name__}")
+
+
+def binarize(codes, threshold: float = 0.0) -> np.ndarray:
+    """Real codes (N, n_bits) to bits (N, n_bits) uint8: 1 where code > threshold."""
+    codes = _as_numpy("codes", codes)
+    if codes.ndim != 2:
+        raise ValueError(f"codes: expected shape (N, n_bits), got {codes.shape}")
+    return (codes > threshold).astype(np.uint8)
+
+
+def pack_bits(bits) -> np.ndarray:
+    """Bits (N, n_bits) of 0/1 to packed codes (N, ceil(n_bits / 8)) uint8, big-endian per byte.
+
+    Bits past n_bits in the last byte are 0, so they never add to a Hamming distance.
+    """
+    bits = _as_numpy("bits", bits)
+    if bits.ndim != 2:
+        raise ValueError(f"bits: expected shape (N, n_bits), got {bits.shape}")
+    if bits.size and not np.isin(bits, (0, 1)).all():
+        raise ValueError("bits: expected only 0 and 1")
+    return np.packbits(bits.astype(np.uint8), axis=1)
+
+
+def unpack_bits(packed, n_bits: int) -> np.ndarray:
+    """The inverse of ``pack_bits``: (N, n_bytes) uint8 to (N, n_bits) uint8 bits."""
+    packed = _as_numpy("packed", packed)
+    if packed.dtype != np.uint8 or packed.ndim != 2:
+        raise ValueError(f"packed: expected a (N, n_bytes) uint8 array, got {packed.dtype} {packed.shape}")
+    if not isinstance(n_bits, int) or not 0 < n_bits <= 8 * packed.shape[1]:
+        raise ValueError(f"n_bits={n_bits!r}: expected an int between 1 and {8 * packed.shape[1]}")
+    return np.unpackbits(packed, axis=1, count=n_bits)
+
+
+def hamming_distances(query_packed, base_packed) -> np.ndarray:
+    """Hamming distances (Q, B) int between packed codes (Q, n_bytes) and (B, n_bytes)."""
+    query_packed = _as_numpy("query_packed", query_packed)
+    base_packed = _as_numpy("base_packed", base_packed)
+    for name, a in (("query_packed", query_packed), ("base_packed", base_packed)):
+        if a.dtype != np.uint8 or a.ndim != 2:
+            raise ValueError(f"{name}: expected a 2-D uint8 array of packed codes, got {a.dtype} {a.shape}")
+    if query_packed.shape[1] != base_packed.shape[1]:
+        raise ValueError(f"query_packed, base_packed: {query_packed.shape[1]} and "
+                         f"{base_packed.shape[1]} bytes per code differ")
+    q, b = _as_words(query_packed), _as_words(base_packed)  # (Q, W), (B, W) wide words
+    distances = np.zeros((len(q), len(b)), dtype=np.int32)
+    for w in range(q.shape[1]):  # one machine word of every code at a time
+        distances += np.bitwise_count(q[:, w, None] ^ b[None, :, w])
+    return distances
+
+
+def _as_words(packed: np.ndarray) -> np.ndarray:
+    """Packed uint8 codes viewed as the widest unsigned words that divide their length."""
+    n_bytes = packed.shape[1]
+    for dtype in (np.uint64, np.uint32, np.uint16):
+        if n_bytes % np.dtype(dtype).itemsize == 0:
+            return np.ascontiguousarray(packed).view(dtype)
+    return packed
+
+
+def hamming_search(query_packed, base_packed, k: int, chunk: int = 256) -> np.ndarray:
+    """Indices (Q, k) of each query's k nearest base codes by Hamming distance.
+
+    ``chunk`` queries are compared at a time (memory: chunk x B distances). Ties are
+    broken by base index, so the result is deterministic. A partial sort
+    (``torch.topk``) keeps the cost linear in the base size.
+    """
+    base_packed = _as_numpy("base_packed", base_packed)
+    query_packed = _as_numpy("query_packed", query_packed)
+    if not isinstance(k, int) or isinstance(k, bool) or not 0 < k <= len(base_packed):
+        raise ValueError(f"k={k!r}: expected an int between 1 and {len(base_packed)}")
+    if not isinstance(chunk, int) or chunk <= 0:
+        raise ValueError(f"chunk={chunk!r}: expected a positive int")
+    n_base, max_distance = len(base_packed), 8 * base_packed.shape[1]
+    # sort key distance * B + index: unique, so ties go to the lower index; int32 if it fits
+    key_type = np.int32 if (max_distance + 1) * n_base < 2**31 else np.int64
+    index = np.arange(n_base, dtype=key_type)
+    out = np.empty((len(query_packed), k), dtype=np.int64)
+    for start in range(0, len(query_packed), chunk):
+        key = hamming_distances(query_packed[start:start + chunk], base_packed).astype(
+            key_type, copy=False)                        # (q, B) distances
+        key *= n_base
+        key += index
+        top = torch.from_numpy(key).topk(k, dim=1, largest=False, sorted=True).indices
+        out[start:start + chunk] = top.numpy()          # (q, k)
+    return out
+
+
+def precision_of_neighbours(neighbours, query_labels, base_labels) -> float:
+    """Mean fraction of each query's retrieved base items (Q, k indices) that share its label."""
+    neighbours = _as_numpy("neighbours", neighbours)
+    query_labels = _as_numpy("query_labels", query_labels)
+    base_labels = _as_numpy("base_labels", base_labels)
+    if neighbours.ndim != 2 or len(neighbours) != len(query_labels):
+        raise ValueError(f"neighbours: expected shape ({len(query_labels)}, k), got {neighbours.shape}")
+    return float((base_labels[neighbours] == query_labels[:, None]).mean())
+
+
+def bytes_per_code(packed) -> int:
+    """Memory one packed code takes, in bytes."""
+    packed = _as_numpy("packed", packed)
+    if packed.ndim != 2:
+        raise ValueError(f"packed: expected shape (N, n_bytes), got {packed.shape}")
+    return packed.shape[1] * packed.itemsize
