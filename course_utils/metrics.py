@@ -30,4 +30,15 @@ def precision_at_k(query_codes: torch.Tensor, query_labels: torch.Tensor, base_c
                          f"vs {tuple(base_codes.shape)}")
     distances = torch.cdist(query_codes.float().flatten(1), base_codes.float().flatten(1))  # (Q, B)
     nearest = distances.topk(k, dim=1, largest=False).indices  # (Q, k)
-    return (base_labels[nearest] == query_labels[:, None]).float().mean().item()
+    return precision_of_neighbours(nearest, query_labels, base_labels)
+
+
+def precision_of_neighbours(neighbours, query_labels, base_labels) -> float:
+    """Mean fraction of each query's retrieved base items (Q, k indices) that share its label.
+
+    Takes tensors or numpy arrays, so that any search (Euclidean, Hamming) can be scored."""
+    neighbours, query_labels, base_labels = (torch.as_tensor(a).cpu()
+                                             for a in (neighbours, query_labels, base_labels))
+    if neighbours.ndim != 2 or len(neighbours) != len(query_labels):
+        raise ValueError(f"neighbours: expected shape ({len(query_labels)}, k), got {tuple(neighbours.shape)}")
+    return (base_labels[neighbours] == query_labels[:, None]).float().mean().item()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from course_utils.checks import positive_int
+
 
 def _as_numpy(name: str, x) -> np.ndarray:
     if isinstance(x, torch.Tensor):
@@ -88,8 +90,7 @@ def hamming_search(query_packed, base_packed, k: int, chunk: int = 256) -> np.nd
     query_packed = _as_numpy("query_packed", query_packed)
     if not isinstance(k, int) or isinstance(k, bool) or not 0 < k <= len(base_packed):
         raise ValueError(f"k={k!r}: expected an int between 1 and {len(base_packed)}")
-    if not isinstance(chunk, int) or chunk <= 0:
-        raise ValueError(f"chunk={chunk!r}: expected a positive int")
+    positive_int("chunk", chunk)
     n_base, max_distance = len(base_packed), 8 * base_packed.shape[1]
     # sort key distance * B + index: unique, so ties go to the lower index; int32 if it fits
     key_type = np.int32 if (max_distance + 1) * n_base < 2**31 else np.int64
@@ -103,16 +104,6 @@ def hamming_search(query_packed, base_packed, k: int, chunk: int = 256) -> np.nd
         top = torch.from_numpy(key).topk(k, dim=1, largest=False, sorted=True).indices
         out[start:start + chunk] = top.numpy()          # (q, k)
     return out
-
-
-def precision_of_neighbours(neighbours, query_labels, base_labels) -> float:
-    """Mean fraction of each query's retrieved base items (Q, k indices) that share its label."""
-    neighbours = _as_numpy("neighbours", neighbours)
-    query_labels = _as_numpy("query_labels", query_labels)
-    base_labels = _as_numpy("base_labels", base_labels)
-    if neighbours.ndim != 2 or len(neighbours) != len(query_labels):
-        raise ValueError(f"neighbours: expected shape ({len(query_labels)}, k), got {neighbours.shape}")
-    return float((base_labels[neighbours] == query_labels[:, None]).mean())
 
 
 def bytes_per_code(packed) -> int:

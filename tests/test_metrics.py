@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from course_utils.metrics import precision_at_k, psnr, squared_error_per_image
+from course_utils.metrics import precision_at_k, precision_of_neighbours, psnr, squared_error_per_image
 
 
 def test_squared_error_sums_pixels_and_averages_images():
@@ -27,6 +28,15 @@ def test_precision_at_k_counts_label_matches_among_nearest():
     assert precision_at_k(queries, torch.tensor([0, 1]), base, labels, k=2) == 1.0
     assert precision_at_k(queries, torch.tensor([1, 0]), base, labels, k=2) == 0.0
     assert precision_at_k(queries, torch.tensor([0, 1]), base, labels, k=4) == 0.5
+
+
+def test_precision_of_neighbours_scores_any_search_from_tensors_or_arrays():
+    neighbours = np.array([[0, 1], [2, 3]])  # e.g. from a Hamming search
+    assert precision_of_neighbours(neighbours, np.array([5, 6]), np.array([5, 0, 6, 6])) == 0.75
+    assert precision_of_neighbours(torch.tensor([[3], [1]]), torch.tensor([6, 6]),
+                                   torch.tensor([5, 0, 6, 6])) == 0.5
+    with pytest.raises(ValueError, match="neighbours: expected shape"):
+        precision_of_neighbours(np.array([0, 1]), np.array([5, 6]), np.array([5, 0]))
 
 
 def test_bad_arguments_are_named():

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from course_utils.retrieval import (binarize, bytes_per_code, hamming_distances, hamming_search,
-                                    pack_bits, precision_of_neighbours, unpack_bits)
+                                    pack_bits, unpack_bits)
 
 
 def reference_hamming(a_bits, b_bits):
@@ -55,11 +55,6 @@ def test_hamming_search_matches_a_stable_sort_in_chunks():
     queries = pack_bits(rng.integers(0, 2, (50, 32)))
     expected = np.argsort(hamming_distances(queries, base), axis=1, kind="stable")[:, :10]
     assert np.array_equal(hamming_search(queries, base, k=10, chunk=7), expected)
-
-
-def test_precision_of_neighbours():
-    neighbours = np.array([[0, 1], [2, 3]])
-    assert precision_of_neighbours(neighbours, np.array([5, 6]), np.array([5, 0, 6, 6])) == 0.75
 
 
 def test_bad_inputs_raise_naming_the_argument():
