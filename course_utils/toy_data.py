@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from course_utils.checks import positive_int
+
 
 def _spiral(t: torch.Tensor) -> torch.Tensor:  # (N,) in [0, 1] -> (N, 2)
     angle = 3 * math.pi * t                      # one and a half turns
@@ -37,8 +39,7 @@ def polyline(curve: str = "spiral", n: int = 1000) -> torch.Tensor:
 def points_on_curve(n: int, curve: str = "spiral", noise: float = 0.0,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """(n, 2) points at uniform random parameters t, plus Gaussian noise of std ``noise``."""
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n={n!r}: expected a positive int")
+    positive_int("n", n)
     if not noise >= 0:
         raise ValueError(f"noise={noise!r}: expected a number >= 0")
     points = _curve_fn(curve)(torch.rand(n, generator=generator))
