@@ -147,8 +147,12 @@ def _answer_cell_errors(nb: nbformat.NotebookNode, cell_timeout: int) -> dict[st
 
 
 def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 600,
-                     test_timeout: int = 60) -> GradeReport:
-    """Grade one notebook; never raises because of what the notebook contains."""
+                     test_timeout: int = 60, env: dict[str, str] | None = None) -> GradeReport:
+    """Grade one notebook; never raises because of what the notebook contains.
+
+    ``env`` is the kernel's environment (default: a copy of this process's), with GRADING_ENV
+    on top; pass one to grade from several threads at once, or to limit each kernel's threads.
+    """
     from nbclient import NotebookClient
 
     points = question_points(tests_dir)
@@ -178,7 +182,7 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 6
                               "evalue": f"the cell ran longer than {cell_timeout} s and was stopped"},
             kernel_name="python3", resources={"metadata": {"path": workdir}})
         try:
-            client.execute(env={**os.environ, **GRADING_ENV})
+            client.execute(env={**(os.environ if env is None else env), **GRADING_ENV})
         except Exception as error:  # noqa: BLE001 - a dead kernel or the like
             report.error = f"the notebook stopped the kernel: {type(error).__name__}: {error}"[:500]
         for name, reasons in _answer_cell_errors(nb, cell_timeout).items():

@@ -1,19 +1,22 @@
 """Homework, tested as a student and an instructor would meet it: build, leak check, grading.
 
-Grading runs a whole chapter in a kernel (ci profile), so these tests take about a minute.
+Grading runs a whole chapter in a kernel (ci profile), so each chapter costs three executions;
+they run ahead of the tests, several at a time (see ``runs``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_utils.grading import grade_submission
+from course_utils.grading import GRADING_ENV, grade_submission
 from course_utils.homework import ANSWER_TAG, build_all, chapters_with_homework
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,9 +89,86 @@ def question_of_each_answer(student: Path) -> list[str]:
     return owners
 
 
-def grade(homework, chapter, answers, tmp_path, **timeouts):
+def grade(homework, chapter, answers, tmp_path, **options):
     submission = fill_answers(homework[chapter].student_notebook, answers, tmp_path / "submission.ipynb")
-    return grade_submission(submission, homework[chapter].tests_dir, **timeouts)
+    return grade_submission(submission, homework[chapter].tests_dir, **options)
+
+
+def with_wrong_answers(homework, chapter: str) -> list[str]:
+    """The reference answers with each question's typical wrong answer swapped in."""
+    answers = reference_answers(chapter)
+    owners = question_of_each_answer(homework[chapter].student_notebook)
+    for question, (right, wrong, _) in wrong_answers(chapter).items():
+        index = next(i for i, q in enumerate(owners) if q == question and right in answers[i])
+        answers[index] = answers[index].replace(right, wrong)
+    return answers
+
+
+# ----- the notebook executions, run ahead of the tests that check them --------------------
+# Each test below executes a whole chapter in a kernel (ci profile). They are started together
+# when the module's first test runs, PARALLEL_RUNS at a time with one thread per kernel (two
+# one-thread kernels get through ~1.5x the work of one two-thread kernel on a 2-core machine);
+# each test then waits for its own run, so the assertions stay in the tests.
+PARALLEL_RUNS = min(4, os.cpu_count() or 1)
+
+
+def run_top_to_bottom(homework, chapter, workdir, env):
+    nb = nbformat.read(homework[chapter].student_notebook, as_version=4)
+    NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
+                   resources={"metadata": {"path": str(workdir)}}).execute(env=env)
+    return nb, workdir
+
+
+def grade_reference(homework, chapter, workdir, env):
+    return grade(homework, chapter, reference_answers(chapter), workdir, env=env)
+
+
+def grade_wrong_answers(homework, chapter, workdir, env):
+    return grade(homework, chapter, with_wrong_answers(homework, chapter), workdir, env=env)
+
+
+def grade_crashing_and_looping(homework, chapter, workdir, env):
+    answers = reference_answers(chapter)
+    owners = question_of_each_answer(homework[chapter].student_notebook)
+    crash = owners.index("q1")
+    answers[crash] = answers[crash].replace("kept = pca.explained", "raise RuntimeError('not done yet')\n    kept = pca.explained")
+    loop = owners.index("q3")
+    answers[loop] = answers[loop].replace("basis = pca.components", "while True:\n        pass\n    basis = pca.components")
+    return grade(homework, chapter, answers, workdir, cell_timeout=15, test_timeout=3, env=env)
+
+
+def grade_kernel_killer(homework, chapter, workdir, env):
+    answers = reference_answers(chapter)
+    answers[-1] = "import os\nos._exit(1)"
+    return grade(homework, chapter, answers, workdir, cell_timeout=30, test_timeout=3, env=env)
+
+
+RUNS = {  # test name -> the execution it checks
+    "test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells": run_top_to_bottom,
+    "test_reference_solutions_get_full_marks": grade_reference,
+    "test_typical_wrong_answers_get_zero_with_useful_messages": grade_wrong_answers,
+    "test_crashing_and_endlessly_looping_answers_fail_with_a_reason": grade_crashing_and_looping,
+    "test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly": grade_kernel_killer,
+}
+UNPARAMETRIZED_CHAPTER = "01_pca"
+
+
+@pytest.fixture(scope="module")
+def runs(homework, request, tmp_path_factory):
+    """Start the executions of every selected test in this module; returns run(test_name, chapter)."""
+    env = {**os.environ, **GRADING_ENV, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+           "COURSE_DATA_DIR": str(tmp_path_factory.mktemp("course-data-cache"))}
+    pool = ThreadPoolExecutor(PARALLEL_RUNS)
+    futures = {}
+    for item in request.session.items:
+        job = RUNS.get(getattr(item, "originalname", None))
+        if job is None or item.module is not request.module:
+            continue
+        chapter = item.callspec.params["chapter"] if hasattr(item, "callspec") else UNPARAMETRIZED_CHAPTER
+        workdir = tmp_path_factory.mktemp(f"run-{chapter}")
+        futures[item.originalname, chapter] = pool.submit(job, homework, chapter, workdir, env)
+    yield lambda name, chapter=UNPARAMETRIZED_CHAPTER: futures[name, chapter].result()
+    pool.shutdown(cancel_futures=True)
 
 
 def test_every_chapter_has_homework_with_at_least_three_graded_questions(homework):
@@ -132,10 +212,10 @@ def test_student_notebook_is_self_contained_and_opens_like_the_book(homework, ch
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
-def test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells(homework, chapter, tmp_path):
-    nb = nbformat.read(homework[chapter].student_notebook, as_version=4)
-    NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+def test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells(runs, chapter):
+    nb, workdir = runs("test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells", chapter)
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "profile:  ci" in printed, "the student notebook did not run in the ci profile"
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code" or ANSWER_TAG in cell.metadata.get("tags", []):
             continue
@@ -143,39 +223,27 @@ def test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells(ho
         assert not errors, f"cell {i} ({cell.source[:60]!r}) raised {errors}"
     checks = [c for c in nb.cells if c.source.startswith("grader.check(")]
     assert checks and all(c.outputs for c in checks), "the checks printed no feedback"
-    assert (tmp_path / "tests").is_dir()  # the public tests were written where otter looks
+    assert (workdir / "tests").is_dir()  # the public tests were written where otter looks
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
-def test_reference_solutions_get_full_marks(homework, chapter, tmp_path):
-    report = grade(homework, chapter, reference_answers(chapter), tmp_path)
+def test_reference_solutions_get_full_marks(runs, chapter):
+    report = runs("test_reference_solutions_get_full_marks", chapter)
     assert report.error is None
     assert report.score == report.possible > 0, report.to_dict()
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
-def test_typical_wrong_answers_get_zero_with_useful_messages(homework, chapter, tmp_path):
-    answers = reference_answers(chapter)
-    owners = question_of_each_answer(homework[chapter].student_notebook)
-    for question, (right, wrong, _) in wrong_answers(chapter).items():
-        index = next(i for i, q in enumerate(owners) if q == question and right in answers[i])
-        answers[index] = answers[index].replace(right, wrong)
-    report = grade(homework, chapter, answers, tmp_path)
+def test_typical_wrong_answers_get_zero_with_useful_messages(runs, chapter):
+    report = runs("test_typical_wrong_answers_get_zero_with_useful_messages", chapter)
     for question, (_, _, hint) in wrong_answers(chapter).items():
         result = report.questions[question]
         assert result.score == 0, f"{question} kept {result.score} points for a wrong answer"
         assert any(hint in reason for reason in result.reasons), (question, result.reasons)
 
 
-def test_crashing_and_endlessly_looping_answers_fail_with_a_reason(homework, tmp_path):
-    chapter = "01_pca"
-    answers = reference_answers(chapter)
-    owners = question_of_each_answer(homework[chapter].student_notebook)
-    crash = owners.index("q1")
-    answers[crash] = answers[crash].replace("kept = pca.explained", "raise RuntimeError('not done yet')\n    kept = pca.explained")
-    loop = owners.index("q3")
-    answers[loop] = answers[loop].replace("basis = pca.components", "while True:\n        pass\n    basis = pca.components")
-    report = grade(homework, chapter, answers, tmp_path, cell_timeout=15, test_timeout=3)
+def test_crashing_and_endlessly_looping_answers_fail_with_a_reason(runs):
+    report = runs("test_crashing_and_endlessly_looping_answers_fail_with_a_reason")
     q1, q3 = report.questions["q1"], report.questions["q3"]
     assert q1.score == 0 and any("RuntimeError: not done yet" in r for r in q1.reasons), q1
     assert q3.score == 0 and any("ran longer than 15 s and was stopped" in r for r in q3.reasons), q3
@@ -184,15 +252,12 @@ def test_crashing_and_endlessly_looping_answers_fail_with_a_reason(homework, tmp
         assert report.questions[other].passed, report.questions[other]
 
 
-def test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly(homework, tmp_path):
-    chapter = "01_pca"
-    answers = reference_answers(chapter)
-    answers[-1] = "import os\nos._exit(1)"
-    report = grade(homework, chapter, answers, tmp_path, cell_timeout=30, test_timeout=3)
+def test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly(runs, homework, tmp_path):
+    report = runs("test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly")
     assert report.score == 0 and report.error and "kernel" in report.error.lower()
     garbage = tmp_path / "garbage.ipynb"
     garbage.write_text("this is not json")
-    report = grade_submission(garbage, homework[chapter].tests_dir)
+    report = grade_submission(garbage, homework[UNPARAMETRIZED_CHAPTER].tests_dir)
     assert report.score == 0 and "not a readable notebook" in report.error
     assert all(q.reasons for q in report.questions.values())
     assert json.loads(json.dumps(report.to_dict()))["possible"] == report.possible
