@@ -1,0 +1,238 @@
+"""Generative adversarial networks: the losses, a GANTrainer (the course Trainer with a two-optimizer
+step), DCGAN-style networks for 28x28 digits, PacGAN packing, and a ring of Gaussians with mode counts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from course_utils.checks import positive_int
+from course_utils.device import autocast
+from course_utils.train import Trainer
+
+GENERATOR_LOSSES = ("non_saturating", "saturating")
+
+
+# ----- the game's losses, on discriminator logits ---------------------------------------------
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of D: label real 1, fake 0; minimising it maximises V(D, G) over D."""
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake  # = -(E log D(x) + E log(1 - D(G(z))))
+
+
+def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
+    """G's loss. "saturating": minimise E log(1 - D(G(z))), the game itself;
+    "non_saturating": minimise -E log D(G(z)), the same fixed point, strong gradients early."""
+    if kind == "saturating":
+        return -F.softplus(fake_logits).mean()  # log(1 - sigmoid(l)) = -softplus(l)
+    if kind == "non_saturating":
+        return F.softplus(-fake_logits).mean()  # -log sigmoid(l) = softplus(-l)
+    raise ValueError(f"kind={kind!r}: expected one of {', '.join(GENERATOR_LOSSES)}")
+
+
+# ----- the model and its trainer ----------------------------------------------------------------
+class GAN(nn.Module):
+    """A generator and a discriminator held together (one module, so one checkpoint)."""
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, latent_dim: int):
+        super().__init__()
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = positive_int("latent_dim", latent_dim)
+
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator)  # (n, latent_dim), CPU draw
+        return z.to(device)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n samples from G in eval mode (batch norm uses its running statistics)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.generator(self.noise(positive_int("n", n), generator))
+        finally:
+            self.train(was_training)
+
+
+class GANTrainer(Trainer):
+    """The course Trainer with the step overridden: one D update, then one G update per batch.
+
+    optimizers: {"discriminator": ..., "generator": ...}. Metrics per epoch: d_loss, g_loss,
+    and d_real / d_fake, D's mean probability of "real" on real and on generated samples.
+    """
+
+    def __init__(self, gan: GAN, optimizers: dict, *, device, generator_loss: str = "non_saturating",
+                 **kwargs):
+        if not isinstance(gan, GAN):
+            raise TypeError(f"gan: expected a course_utils.gan.GAN, got {type(gan).__name__}")
+        if not isinstance(optimizers, dict) or set(optimizers) != {"discriminator", "generator"}:
+            raise ValueError("optimizers: expected a dict with keys 'discriminator' and 'generator'")
+        if generator_loss not in GENERATOR_LOSSES:
+            raise ValueError(f"generator_loss={generator_loss!r}: expected one of "
+                             f"{', '.join(GENERATOR_LOSSES)}")
+        super().__init__(gan, optimizers, device=device, **kwargs)
+        self.generator_loss = generator_loss
+
+    def train_step(self, batch):
+        gan, real = self.model, batch[0]  # real: (B, ...) on the device
+        z = torch.randn(len(real), gan.latent_dim, device=self.device)  # (B, latent_dim)
+        with autocast(self.device, self.amp):  # 1. D: real -> 1, fake -> 0
+            fake = gan.generator(z)
+            real_logits = gan.discriminator(real)
+            fake_logits = gan.discriminator(fake.detach())  # no gradient into G here
+            d_loss = discriminator_loss(real_logits, fake_logits)
+        self.optimize(d_loss, self.optimizers["discriminator"])
+        with autocast(self.device, self.amp):  # 2. G: make D call the fakes real
+            g_loss = generator_loss(gan.discriminator(fake), self.generator_loss)
+        self.optimize(g_loss, self.optimizers["generator"])
+        return {"d_loss": d_loss, "g_loss": g_loss,
+                "d_real": torch.sigmoid(real_logits).mean(),
+                "d_fake": torch.sigmoid(fake_logits).mean()}
+
+
+# ----- networks ---------------------------------------------------------------------------------
+def mlp_generator(latent_dim: int = 2, width: int = 128, out_dim: int = 2) -> nn.Sequential:
+    """A small MLP generator for 2-D toy data."""
+    return nn.Sequential(nn.Linear(latent_dim, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(),
+                         nn.Linear(width, out_dim))
+
+
+def mlp_discriminator(in_dim: int = 2, width: int = 128, pack: int = 1,
+                      minibatch_std: bool = False) -> nn.Sequential:
+    """A small MLP discriminator; pack > 1 makes it judge ``pack`` samples at once (PacGAN);
+    minibatch_std adds the batch's spread as a feature (Karras et al., 2018)."""
+    first = [Pack(pack)] if pack > 1 else []
+    mid = [MinibatchStd()] if minibatch_std else []
+    return nn.Sequential(*first, nn.Linear(in_dim * pack, width), nn.LeakyReLU(0.2), *mid,
+                         nn.Linear(width + len(mid), width), nn.LeakyReLU(0.2),
+                         nn.Linear(width, 1), nn.Flatten(0))  # (B / pack,) logits
+
+
+class MinibatchStd(nn.Module):
+    """Append one feature to every row: the batch's standard deviation, averaged over features.
+    A collapsed batch has a small spread, which D can then see and punish."""
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, k) -> (B, k + 1)
+        spread = h.std(dim=0).mean().expand(len(h), 1)
+        return torch.cat([h, spread], 1)
+
+
+class Pack(nn.Module):
+    """PacGAN: concatenate ``m`` samples into one input, (B, d) -> (B / m, m d).
+
+    D then sees a set of m samples that are all real or all fake; a collapsed generator's
+    sets look alike, so D can tell them apart, and G is pushed to spread out."""
+
+    def __init__(self, m: int):
+        super().__init__()
+        self.m = positive_int("m", m)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if len(x) % self.m:
+            raise ValueError(f"batch of {len(x)} is not a multiple of pack m={self.m}")
+        return x.reshape(len(x) // self.m, -1)  # (B / m, m * d)
+
+
+class DCGANGenerator(nn.Sequential):
+    """z -> 7x7 -> 14x14 -> 28x28 with transposed convolutions, batch norm, ReLU; tanh output."""
+
+    def __init__(self, latent_dim: int = 64, channels: int = 64):
+        c = channels
+        super().__init__(
+            nn.Linear(latent_dim, 2 * c * 7 * 7, bias=False), nn.Unflatten(1, (2 * c, 7, 7)),
+            nn.BatchNorm2d(2 * c), nn.ReLU(),
+            nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1, bias=False),  # 7x7 => 14x14
+            nn.BatchNorm2d(c), nn.ReLU(),
+            nn.ConvTranspose2d(c, 1, 4, stride=2, padding=1),  # 14x14 => 28x28
+            nn.Tanh(), nn.Flatten())  # (B, 784) in [-1, 1]
+
+
+class DCGANDiscriminator(nn.Sequential):
+    """28x28 -> 14x14 -> 7x7 with strided convolutions (no pooling), batch norm, LeakyReLU."""
+
+    def __init__(self, channels: int = 64):
+        c = channels
+        super().__init__(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, c, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # 28x28 => 14x14
+            nn.Conv2d(c, 2 * c, 4, stride=2, padding=1, bias=False),  # 14x14 => 7x7
+            nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2),
+            nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1), nn.Flatten(0))  # (B,) logits
+
+
+def dcgan(latent_dim: int = 64, channels: int = 64) -> GAN:
+    """A DCGAN for (B, 784) images scaled to [-1, 1], with the paper's N(0, 0.02) init."""
+    gan = GAN(DCGANGenerator(latent_dim, channels), DCGANDiscriminator(channels), latent_dim)
+    for module in gan.modules():
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+            nn.init.normal_(module.weight, 0.0, 0.02)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.BatchNorm2d):
+            nn.init.normal_(module.weight, 1.0, 0.02)
+            nn.init.zeros_(module.bias)
+    return gan
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
+    """Spherical interpolation between two (d,) latents, (steps, d) (White, 2016)."""
+    t = torch.linspace(0, 1, positive_int("steps", steps), device=z0.device)[:, None]  # (steps, 1)
+    omega = torch.arccos(torch.clamp(F.cosine_similarity(z0, z1, dim=0), -1 + 1e-7, 1 - 1e-7))
+    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+
+
+# ----- mixtures of 2-D Gaussians and their mode counts -------------------------------------------
+@dataclass(frozen=True)
+class Mixture2D:
+    """Equal-weight 2-D Gaussians of one std around ``centers`` (a tuple of (x, y) pairs)."""
+    centers: tuple  # ((x, y), ...), one per mode
+    std: float  # of every Gaussian
+
+    @property
+    def modes(self) -> int:
+        return len(self.centers)
+
+    def center_tensor(self) -> torch.Tensor:
+        return torch.tensor(self.centers, dtype=torch.float32)  # (modes, 2)
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        which = torch.randint(self.modes, (positive_int("n", n),), generator=generator)
+        noise = self.std * torch.randn(n, 2, generator=generator)
+        return self.center_tensor()[which] + noise  # (n, 2)
+
+
+def ring(modes: int = 8, radius: float = 2.0, std: float = 0.05) -> Mixture2D:
+    """``modes`` Gaussians evenly spaced on a circle."""
+    angles = [2 * math.pi * k / positive_int("modes", modes) for k in range(modes)]
+    return Mixture2D(tuple((radius * math.cos(a), radius * math.sin(a)) for a in angles), std)
+
+
+def grid(side: int = 5, spacing: float = 1.0, std: float = 0.05) -> Mixture2D:
+    """side x side Gaussians on a square grid centred at the origin."""
+    offsets = [spacing * (k - (positive_int("side", side) - 1) / 2) for k in range(side)]
+    return Mixture2D(tuple((x, y) for x in offsets for y in offsets), std)
+
+
+def count_modes(samples: torch.Tensor, mixture: Mixture2D, min_count: int = 20) -> dict:
+    """PacGAN/VEEGAN-style counts: a sample is high quality within 3 std of a center; a mode is
+    covered when at least ``min_count`` high-quality samples fall near it. Regardless of
+    quality, a mode is visited when at least a quarter of its fair share of the samples
+    (N / (4 modes)) have it as their nearest center: a collapsed generator visits few."""
+    if samples.ndim != 2 or samples.shape[1] != 2:
+        raise ValueError(f"samples: expected shape (N, 2), got {tuple(samples.shape)}")
+    dist = torch.cdist(samples.detach().cpu().float(), mixture.center_tensor())  # (N, modes)
+    nearest, which = dist.min(1)
+    good = nearest < 3 * mixture.std
+    per_mode = torch.bincount(which[good], minlength=mixture.modes)  # (modes,)
+    nearest_share = torch.bincount(which, minlength=mixture.modes) / len(samples)  # (modes,)
+    return {"modes": int((per_mode >= min_count).sum()), "high_quality": good.float().mean().item(),
+            "visited": int((nearest_share >= 1 / (4 * mixture.modes)).sum()),
+            "per_mode": per_mode.tolist()}

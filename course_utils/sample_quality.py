@@ -1,0 +1,126 @@
+"""Judging generated digits without downloads: a small MNIST classifier trained by the course,
+its class histogram of samples (mode coverage), and a Frechet distance on its features.
+
+The Frechet distance between Gaussians fitted to two feature sets is the idea of FID
+(Heusel et al., 2017); FID uses an ImageNet Inception network, we use our own digit classifier,
+so our numbers are comparable with each other, not with published FIDs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from course_utils.checks import positive_int
+from course_utils.train import Trainer
+
+
+class DigitClassifier(nn.Module):
+    """28x28 -> 14x14 -> 7x7 convnet; ``features`` is its 128-unit penultimate layer."""
+
+    def __init__(self, feature_dim: int = 128):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 28x28 => 14x14
+            nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),  # 14x14 => 7x7
+            nn.Flatten(), nn.Linear(64 * 7 * 7, feature_dim), nn.ReLU())
+        self.head = nn.Linear(feature_dim, 10)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 784) images in [0, 1] -> (N, feature_dim) features."""
+        return self.body(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x))  # (N, 10) logits
+
+
+def _check_images(images) -> None:
+    if not isinstance(images, torch.Tensor) or images.ndim != 2 or images.shape[1] != 784:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images: expected a tensor of shape (N, 784) in [0, 1], got {shape}")
+
+
+def _classification_loss(model, batch):
+    x, y = batch
+    logits = model(x)
+    return {"loss": F.cross_entropy(logits, y),
+            "accuracy": (logits.argmax(1) == y).float().mean()}
+
+
+def train_digit_classifier(x: torch.Tensor, y: torch.Tensor, *, device, steps: int = 600,
+                           batch_size: int = 128, seed: int = 0) -> DigitClassifier:
+    """A DigitClassifier trained on (N, 784) images and (N,) labels for about ``steps`` Adam
+    steps (whole epochs); returned in eval mode on ``device``."""
+    _check_images(x)
+    if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
+        raise ValueError(f"y: expected ({len(x)},) labels, got {getattr(y, 'shape', y)!r}")
+    positive_int("steps", steps)
+    torch.manual_seed(seed)
+    model = DigitClassifier()
+    trainer = Trainer(model, torch.optim.Adam(model.parameters(), 1e-3), _classification_loss,
+                      device=device, batch_size=batch_size, seed=seed, progress=False)
+    trainer.fit((x, y), epochs=max(1, math.ceil(steps * batch_size / len(x))))
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(classifier: nn.Module, images: torch.Tensor, device, batch_size: int = 1000):
+    """(labels (N,), confidence (N,)): the classifier's most probable class and its probability."""
+    _check_images(images)
+    probs = torch.cat([F.softmax(classifier(chunk.to(device)), 1).cpu()
+                       for chunk in images.split(batch_size)])  # (N, 10)
+    confidence, labels = probs.max(1)
+    return labels, confidence
+
+
+@torch.no_grad()
+def features(classifier: nn.Module, images: torch.Tensor, device, batch_size: int = 1000):
+    """The classifier's (N, feature_dim) features of (N, 784) images, on the CPU."""
+    _check_images(images)
+    return torch.cat([classifier.features(chunk.to(device)).cpu() for chunk in images.split(batch_size)])
+
+
+def class_histogram(classifier: nn.Module, images: torch.Tensor, device) -> torch.Tensor:
+    """(10,) counts of the classes the classifier assigns to ``images`` (N, 784) in [0, 1]."""
+    labels, _ = predict(classifier, images, device)
+    return torch.bincount(labels, minlength=10)
+
+
+def histogram_entropy(counts: torch.Tensor) -> float:
+    """Entropy in nats of the distribution ``counts / counts.sum()``; log(10) when uniform."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if counts.ndim != 1 or (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError("counts: expected a 1-D tensor of non-negative counts, not all zero")
+    p = counts / counts.sum()
+    p = p[p > 0]
+    return float(-(p * p.log()).sum())
+
+
+def _sqrtm_psd(matrix: torch.Tensor) -> torch.Tensor:
+    """Square root of a symmetric positive semi-definite matrix by its eigendecomposition."""
+    values, vectors = torch.linalg.eigh((matrix + matrix.T) / 2)
+    return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
+
+
+def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
+    """Squared Frechet (2-Wasserstein) distance between Gaussians fitted to two feature sets:
+    |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^1/2 S_b S_a^1/2)^1/2), in float64."""
+    for name, f in (("features_a", features_a), ("features_b", features_b)):
+        if not isinstance(f, torch.Tensor) or f.ndim != 2 or len(f) < 2:
+            shape = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
+            raise ValueError(f"{name}: expected a tensor (N, d) with N >= 2, got {shape}")
+    if features_a.shape[1] != features_b.shape[1]:
+        raise ValueError(f"features_a and features_b: feature sizes differ, "
+                         f"{features_a.shape[1]} vs {features_b.shape[1]}")
+    a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()
+    mu_a, mu_b = a.mean(0), b.mean(0)  # (d,)
+    d = a.shape[1]
+    cov_a, cov_b = torch.cov(a.T).reshape(d, d), torch.cov(b.T).reshape(d, d)  # (d, d)
+    root_a = _sqrtm_psd(cov_a)
+    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
+    distance = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross
+    return max(float(distance), 0.0)

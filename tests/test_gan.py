@@ -1,0 +1,133 @@
+"""Tests of course_utils.gan: the losses against their formulas, GANTrainer (both optimizers step,
+metrics recorded, checkpoint resume), the DCGAN shapes, packing, slerp, and the mode counts."""
+
+import math
+
+import pytest
+import torch
+
+from course_utils.gan import (GAN, GANTrainer, MinibatchStd, Pack, count_modes, dcgan,
+                              discriminator_loss, generator_loss, grid, mlp_discriminator,
+                              mlp_generator, ring, slerp)
+
+
+def test_losses_match_their_formulas():
+    real, fake = torch.tensor([2.0, -1.0, 0.5]), torch.tensor([-3.0, 0.0, 1.0])
+    d = torch.sigmoid
+    expected_d = -(d(real).log().mean() + (1 - d(fake)).log().mean())
+    assert discriminator_loss(real, fake).item() == pytest.approx(expected_d.item(), rel=1e-6)
+    assert generator_loss(fake, "saturating").item() == pytest.approx(
+        (1 - d(fake)).log().mean().item(), rel=1e-6)
+    assert generator_loss(fake, "non_saturating").item() == pytest.approx(
+        -d(fake).log().mean().item(), rel=1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        generator_loss(fake, "wasserstein")
+
+
+def test_saturating_gradient_vanishes_when_d_is_confident():
+    logit = torch.tensor([-8.0], requires_grad=True)  # D(G(z)) ~ 3e-4: fake clearly spotted
+    sat, = torch.autograd.grad(generator_loss(logit, "saturating"), logit)
+    non, = torch.autograd.grad(generator_loss(logit, "non_saturating"), logit)
+    assert abs(sat.item()) < 1e-3 and abs(non.item()) > 0.99
+
+
+def ring_gan(seed=0):
+    torch.manual_seed(seed)
+    gan = GAN(mlp_generator(2, 16), mlp_discriminator(2, 16), latent_dim=2)
+    opts = {"discriminator": torch.optim.Adam(gan.discriminator.parameters(), 1e-3),
+            "generator": torch.optim.Adam(gan.generator.parameters(), 1e-3)}
+    return gan, opts
+
+
+def test_gan_trainer_steps_both_optimizers_and_records_metrics():
+    gan, opts = ring_gan()
+    before = {name: [p.clone() for p in getattr(gan, name).parameters()]
+              for name in ("generator", "discriminator")}
+    trainer = GANTrainer(gan, opts, device="cpu", batch_size=32, progress=False)
+    data = ring().sample(64, torch.Generator().manual_seed(0))
+    history = trainer.fit(data, epochs=2)
+    for name, params in before.items():
+        after = list(getattr(gan, name).parameters())
+        assert all(not torch.equal(a, b) for a, b in zip(params, after)), name
+        assert opts[name].state, f"{name} optimizer never stepped"
+    assert [h["epoch"] for h in history] == [1, 2]
+    for key in ("train_d_loss", "train_g_loss", "train_d_real", "train_d_fake"):
+        assert math.isfinite(history[-1][key]), key
+    assert 0 <= history[-1]["train_d_real"] <= 1
+
+
+def test_gan_trainer_rejects_bad_arguments():
+    gan, opts = ring_gan()
+    with pytest.raises(ValueError, match="optimizers"):
+        GANTrainer(gan, {"generator": opts["generator"]}, device="cpu")
+    with pytest.raises(TypeError, match="gan"):
+        GANTrainer(gan.generator, opts, device="cpu")
+    with pytest.raises(ValueError, match="generator_loss"):
+        GANTrainer(gan, opts, device="cpu", generator_loss="minimax")
+
+
+def test_gan_checkpoint_resume_matches_an_uninterrupted_run(tmp_path):
+    data = ring().sample(96, torch.Generator().manual_seed(1))
+    gan, opts = ring_gan(seed=3)
+    straight = GANTrainer(gan, opts, device="cpu", batch_size=32, progress=False, seed=5)
+    straight.fit(data, epochs=4)
+
+    path = tmp_path / "gan.pt"
+    gan_a, opts_a = ring_gan(seed=3)
+    GANTrainer(gan_a, opts_a, device="cpu", batch_size=32, progress=False, seed=5,
+               checkpoint_path=path).fit(data, epochs=2)
+    torch.manual_seed(1234)  # a fresh process: other random state, other initial weights
+    gan_b, opts_b = ring_gan(seed=9)
+    resumed = GANTrainer(gan_b, opts_b, device="cpu", batch_size=32, progress=False, seed=5,
+                         checkpoint_path=path)
+    resumed.fit(data, epochs=4)
+    assert resumed.epoch == 4 and len(resumed.history) == 4
+    for a, b in zip(gan.state_dict().values(), gan_b.state_dict().values()):
+        assert torch.allclose(a.float(), b.float(), atol=1e-6)
+    assert resumed.history[-1]["train_g_loss"] == pytest.approx(straight.history[-1]["train_g_loss"])
+
+
+def test_dcgan_shapes_and_sample():
+    gan = dcgan(latent_dim=8, channels=4)
+    x = gan.generator(torch.randn(5, 8))
+    assert x.shape == (5, 784) and x.abs().max() <= 1
+    assert gan.discriminator(x).shape == (5,)
+    samples = gan.sample(3, torch.Generator().manual_seed(0))
+    again = gan.sample(3, torch.Generator().manual_seed(0))
+    assert samples.shape == (3, 784) and torch.equal(samples, again) and gan.training
+
+
+def test_pack_and_minibatch_std():
+    x = torch.arange(12.0).reshape(6, 2)
+    assert torch.equal(Pack(3)(x), x.reshape(2, 6))
+    with pytest.raises(ValueError, match="multiple"):
+        Pack(4)(x)
+    assert mlp_discriminator(2, 8, pack=3)(x).shape == (2,)
+    h = MinibatchStd()(x)
+    assert h.shape == (6, 3) and torch.allclose(h[:, 2], x.std(0).mean().expand(6))
+
+
+def test_slerp_ends_and_norm():
+    z0, z1 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 2.0])
+    path = slerp(z0, z1, 5)
+    assert path.shape == (5, 2)
+    assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(path[-1], z1, atol=1e-5)
+    assert torch.allclose(path[2], torch.tensor([1.0, 2.0]) / math.sqrt(2), atol=1e-5)
+
+
+def test_mixtures_and_mode_counts():
+    mixture = ring(8, radius=2.0, std=0.05)
+    assert mixture.modes == 8 and torch.allclose(mixture.center_tensor().norm(dim=1), torch.tensor(2.0))
+    assert grid(5).modes == 25
+    full = count_modes(mixture.sample(2000, torch.Generator().manual_seed(0)), mixture)
+    assert full["modes"] == 8 and full["high_quality"] > 0.98
+    collapsed = mixture.center_tensor()[:3].repeat(100, 1)  # every sample on 3 centers
+    counts = count_modes(collapsed, mixture)
+    assert counts["modes"] == 3 and counts["high_quality"] == 1.0 and counts["visited"] == 3
+    assert full["visited"] == 8
+    blurred = mixture.center_tensor()[:1] + 0.4 * torch.randn(800, 2, generator=torch.Generator().manual_seed(0))
+    assert count_modes(blurred, mixture)["visited"] <= 3
+    assert count_modes(blurred, mixture)["modes"] <= 1
+    assert count_modes(torch.zeros(50, 2), mixture)["high_quality"] == 0.0
+    with pytest.raises(ValueError, match="samples"):
+        count_modes(torch.zeros(5, 3), mixture)
