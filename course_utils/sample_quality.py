@@ -14,8 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.checks import positive_int
-from course_utils.train import Trainer
+from course_utils.fewlabels import train_classifier
 
 
 class DigitClassifier(nn.Module):
@@ -44,26 +43,16 @@ def _check_images(images) -> None:
         raise ValueError(f"images: expected a tensor of shape (N, 784) in [0, 1], got {shape}")
 
 
-def _classification_loss(model, batch):
-    x, y = batch
-    logits = model(x)
-    return {"loss": F.cross_entropy(logits, y),
-            "accuracy": (logits.argmax(1) == y).float().mean()}
-
-
 def train_digit_classifier(x: torch.Tensor, y: torch.Tensor, *, device, steps: int = 600,
                            batch_size: int = 128, seed: int = 0) -> DigitClassifier:
     """A DigitClassifier trained on (N, 784) images and (N,) labels for about ``steps`` Adam
-    steps (whole epochs); returned in eval mode on ``device``."""
+    steps (whole epochs, by ``fewlabels.train_classifier``); returned in eval mode on ``device``."""
     _check_images(x)
     if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
         raise ValueError(f"y: expected ({len(x)},) labels, got {getattr(y, 'shape', y)!r}")
-    positive_int("steps", steps)
     torch.manual_seed(seed)
     model = DigitClassifier()
-    trainer = Trainer(model, torch.optim.Adam(model.parameters(), 1e-3), _classification_loss,
-                      device=device, batch_size=batch_size, seed=seed, progress=False)
-    trainer.fit((x, y), epochs=max(1, math.ceil(steps * batch_size / len(x))))
+    train_classifier(model, x, y, steps=steps, device=device, batch_size=batch_size, seed=seed)
     return model.eval()
 
 
