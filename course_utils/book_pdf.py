@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from course_utils.browser import find_chromium, served
+from course_utils.browser import find_chromium, served, settle
 
 # Code and outputs wrap instead of running off the paper; folded cells (the check cells) and
 # the page's buttons are not printed.
@@ -20,11 +20,6 @@ PRINT_CSS = """
 pre, .output pre, .cell_output pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
 details.hide:not([open]), .headerlink, .copybtn { display: none !important; }
 """
-WAIT_FOR_MATHJAX = """async () => {
-  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
-  await Promise.all([...document.images].map(img => { img.loading = 'eager';
-                                                       return img.decode().catch(() => null); }));
-}"""
 
 
 def single_page(singlehtml: Path) -> Path:
@@ -61,7 +56,8 @@ def print_pdf(html: Path, out: Path, chromium: str | None = None) -> Path:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         page = browser.new_page()
         page.goto(f"{url}/{html.name}", wait_until="networkidle", timeout=300_000)
-        page.evaluate(WAIT_FOR_MATHJAX)
+        if settle(page)["math"] == "MathJax did not load":
+            raise RuntimeError(f"html={html}: MathJax did not load; the PDF would show raw TeX")
         page.add_style_tag(content=PRINT_CSS)
         page.emulate_media(media="print")
         page.pdf(path=str(out), format="A4", print_background=True,

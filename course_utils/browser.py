@@ -40,3 +40,32 @@ def served(folder: Path | str):
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
         pass
+
+
+# Waits until a page is as a reader sees it: MathJax has typeset (where the page has math) and
+# every image, lazy ones included, is loaded. Returns what it found.
+_SETTLE = """async () => {
+  let math = 'no math';
+  if (document.querySelector('.math')) {
+    for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+      await new Promise(r => setTimeout(r, 50));
+    math = window.MathJax && MathJax.startup ? 'typeset' : 'MathJax did not load';
+    if (math === 'typeset') await MathJax.startup.promise;
+  }
+  const images = [...document.images];
+  images.forEach(img => { img.loading = 'eager'; });
+  await Promise.all(images.map(img => img.decode().catch(() => null)));
+  return {math, images: images.map(img => ({src: img.getAttribute('src'),
+                                            alt: img.getAttribute('alt'),
+                                            width: img.naturalWidth,
+                                            content: !!img.closest('.cell_output, figure')}))};
+}"""
+
+
+def settle(page) -> dict:
+    """Wait for ``page`` (Playwright) to typeset its math and load its images.
+
+    Returns ``{"math": "no math" | "typeset" | "MathJax did not load", "images": [{"src", "alt",
+    "width" (natural, 0 if it failed), "content" (a figure or cell output)}, ...]}``.
+    """
+    return page.evaluate(_SETTLE)

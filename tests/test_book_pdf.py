@@ -57,3 +57,11 @@ def test_print_pdf_writes_a_multi_page_pdf(tmp_path, chromium):
     data = out.read_bytes()
     assert data.startswith(b"%PDF-")
     assert len(re.findall(rb"/Type\s*/Page(?![a-z])", data)) > 1
+
+
+def test_print_pdf_refuses_a_page_whose_math_is_not_typeset(tmp_path, chromium):
+    # a page with math but no MathJax (as when its scripts are missing): raw TeX, no PDF
+    folder = singlehtml(tmp_path / "site", body=r'<span class="math">\(x^2\)</span>')
+    with pytest.raises(RuntimeError, match="MathJax did not load"):
+        print_pdf(single_page(folder), tmp_path / "book.pdf", chromium=chromium)
+    assert not (tmp_path / "book.pdf").exists()

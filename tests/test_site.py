@@ -20,7 +20,7 @@ from urllib.parse import quote, urlparse
 import pytest
 import yaml
 
-from course_utils.browser import served
+from course_utils.browser import served, settle
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("COURSE_SCREENSHOT_DIR", ROOT / "_build" / "site_screenshots"))
@@ -111,25 +111,6 @@ def visit(browser, server):
 
 # ---------------------------------------------------------------- what every page must show
 
-WAIT_FOR_MATHJAX = """async () => {
-  if (!document.querySelector('.math')) return 'no math';
-  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
-    await new Promise(r => setTimeout(r, 50));
-  if (!window.MathJax || !MathJax.startup) return 'MathJax did not load';
-  await MathJax.startup.promise;
-  return 'typeset';
-}"""
-
-LOAD_ALL_IMAGES = """async () => {
-  const images = [...document.images];
-  images.forEach(img => { img.loading = 'eager'; });
-  await Promise.all(images.map(img => img.decode().catch(() => null)));
-  return images.map(img => ({src: img.getAttribute('src'), alt: img.getAttribute('alt'),
-                             width: img.naturalWidth,
-                             content: !!img.closest('.cell_output, figure')}));
-}"""
-
-
 def test_every_built_page_is_tested(site):
     built = sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
                    if not p.relative_to(site).parts[0].startswith("_"))
@@ -140,8 +121,8 @@ def test_every_built_page_is_tested(site):
 def test_page_renders_offline(site, visit, path):
     v = visit(path)
     page = v.page
-    math = page.evaluate(WAIT_FOR_MATHJAX)
-    images = page.evaluate(LOAD_ALL_IMAGES)
+    state = settle(page)  # math typeset, every image loaded
+    math, images = state["math"], state["images"]
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / (path.replace("/", "__").removesuffix(".html") + ".png"),
                     full_page=True)
