@@ -204,6 +204,22 @@ def class_accuracy(gan: ConditionalGAN, classifier: nn.Module, device, per_class
     return requested_accuracy(predicted, requested, gan.n_classes)
 
 
+def class_spread(images: torch.Tensor, labels: torch.Tensor, n_classes: int = 10,
+                 per_class: int = 100) -> torch.Tensor:
+    """(n_classes,): for each class, the mean pixel distance between two of its first
+    ``per_class`` images, a measure of variety (compare samples with real digits)."""
+    labels = _check_labels(labels, n_classes)
+    if not isinstance(images, torch.Tensor) or images.ndim != 2 or len(images) != len(labels):
+        raise ValueError(f"images: expected shape (N, D) with N = {len(labels)} labels, got "
+                         f"{getattr(images, 'shape', type(images).__name__)}")
+    counts = torch.bincount(labels, minlength=n_classes)
+    if counts.min() < 2:
+        raise ValueError(f"labels: expected at least 2 images of every class, got counts "
+                         f"{counts.tolist()}")
+    return torch.stack([torch.pdist(images[labels == k][:per_class].float()).mean()
+                        for k in range(n_classes)])
+
+
 # ----- measured attributes and latent directions --------------------------------------------------
 def digit_attributes(images: torch.Tensor) -> torch.Tensor:
     """(N, 4) attributes of (N, 784) images in [0, 1], in the order of ATTRIBUTES: ink (mean

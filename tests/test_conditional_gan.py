@@ -6,7 +6,7 @@ from torch.nn import functional as F
 
 from course_utils.conditional_gan import (ATTRIBUTES, ConditionalGAN, ConditionalGANTrainer,
                                           ProjectionDiscriminator, class_accuracy,
-                                          conditional_dcgan, conditional_samples,
+                                          class_spread, conditional_dcgan, conditional_samples,
                                           digit_attributes, fit_direction, requested_accuracy,
                                           walk)
 from course_utils.gan import GAN, dcgan
@@ -182,3 +182,26 @@ def test_editor_rejects_bad_arguments():
     with pytest.raises(ValueError, match="digit"):
         latent_editor(gan, {"a": torch.ones(4)}, digit=10)
     assert isinstance(gan, ConditionalGAN)
+
+
+def test_class_spread_is_zero_for_copies_and_grows_with_variety():
+    labels = torch.arange(10).repeat_interleave(5)  # 5 images of each class
+    copies = torch.rand(10, 784).repeat_interleave(5, dim=0)  # one image per class, 5 times
+    assert torch.allclose(class_spread(copies, labels), torch.zeros(10), atol=1e-3)
+    torch.manual_seed(0)
+    varied = copies + 0.1 * torch.randn(50, 784)
+    more_varied = copies + 0.3 * torch.randn(50, 784)
+    assert (class_spread(more_varied, labels) > 2 * class_spread(varied, labels)).all()
+
+
+def test_class_spread_looks_at_the_first_per_class_images_of_each_class():
+    labels = torch.tensor([0, 0, 0, 1, 1])
+    images = torch.tensor([[0.0], [1.0], [9.0], [0.0], [2.0]])
+    assert class_spread(images, labels, n_classes=2, per_class=2).tolist() == [1.0, 2.0]
+
+
+def test_class_spread_rejects_a_class_with_fewer_than_two_images_and_bad_shapes():
+    with pytest.raises(ValueError, match="labels: expected at least 2"):
+        class_spread(torch.rand(3, 4), torch.tensor([0, 0, 1]), n_classes=2)
+    with pytest.raises(ValueError, match="images: expected"):
+        class_spread(torch.rand(3, 4), torch.tensor([0, 0, 1, 1]), n_classes=2)

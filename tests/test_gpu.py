@@ -80,3 +80,29 @@ def test_a_gpu_checkpoint_resumes_on_the_cpu(tmp_path):
     on_cpu.fit(regression(), epochs=3)  # resumes after epoch 2, trains one more on the CPU
     assert on_cpu.epoch == 3 and on_cpu.history[:2] == on_gpu.history
     assert next(on_cpu.model.parameters()).device.type == "cpu"
+
+
+def test_the_conditional_gan_trains_on_the_gpu_in_mixed_precision():
+    from course_utils.conditional_gan import conditional_samples, train_conditional_gan
+
+    torch.manual_seed(0)
+    x, y = torch.rand(256, 784), torch.arange(256) % 10
+    gan, trainer = train_conditional_gan(x, y, device=pick_device(), steps=8)
+    assert trainer.amp and next(gan.parameters()).device.type == "cuda"
+    last = trainer.history[-1]
+    assert all(torch.isfinite(torch.tensor(last[k])) for k in ("train_d_loss", "train_g_loss"))
+    images, requested = conditional_samples(gan, per_class=3)
+    assert images.device.type == "cpu" and images.shape == (30, 784)
+    assert images.min() >= 0 and images.max() <= 1
+
+
+def test_the_gamma_model_trains_with_its_labeled_digits_held_on_the_gpu():
+    from course_utils.semisupervised import train_gamma
+
+    torch.manual_seed(0)
+    x, y = torch.rand(200, 784), torch.arange(200) % 10
+    trainer = train_gamma(x[:20], y[:20], x, lam=1.0, steps=4, device=pick_device(),
+                          batch_size=50)
+    assert trainer.x_labeled.device.type == "cuda"
+    assert next(trainer.model.parameters()).device.type == "cuda"
+    assert torch.isfinite(torch.tensor(trainer.history[-1]["train_loss"]))
