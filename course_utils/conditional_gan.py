@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from course_utils.checks import positive_int
 from course_utils.device import autocast
-from course_utils.gan import GAN, GANTrainer, discriminator_loss, generator_loss
+from course_utils.gan import GAN, GANTrainer, dcgan_init_, discriminator_loss, generator_loss
 from course_utils.sample_quality import predict
 
 ATTRIBUTES = ("ink", "slant", "width", "height")  # what digit_attributes measures, in order
@@ -104,17 +104,9 @@ class ConditionalGAN(GAN):
 def conditional_dcgan(latent_dim: int = 32, n_classes: int = 10, channels: int = 32) -> ConditionalGAN:
     """A small class-conditional DCGAN with the DCGAN paper's N(0, 0.02) initialisation; the
     label embeddings keep PyTorch's N(0, 1), so that the label matters from the first step."""
-    gan = ConditionalGAN(ConditionalGenerator(latent_dim, n_classes, channels),
-                         ProjectionDiscriminator(n_classes, channels), latent_dim, n_classes)
-    for module in gan.modules():
-        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(module.weight, 0.0, 0.02)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, 1.0, 0.02)
-            nn.init.zeros_(module.bias)
-    return gan
+    return dcgan_init_(ConditionalGAN(ConditionalGenerator(latent_dim, n_classes, channels),
+                                      ProjectionDiscriminator(n_classes, channels),
+                                      latent_dim, n_classes))
 
 
 class ConditionalGANTrainer(GANTrainer):

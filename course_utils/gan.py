@@ -168,9 +168,9 @@ class DCGANDiscriminator(nn.Sequential):
             nn.Flatten(), nn.Linear(2 * c * 7 * 7, 1), nn.Flatten(0))  # (B,) logits
 
 
-def dcgan(latent_dim: int = 64, channels: int = 64) -> GAN:
-    """A DCGAN for (B, 784) images scaled to [-1, 1], with the paper's N(0, 0.02) init."""
-    gan = GAN(DCGANGenerator(latent_dim, channels), DCGANDiscriminator(channels), latent_dim)
+def dcgan_init_(gan: nn.Module) -> nn.Module:
+    """The DCGAN paper's initialisation, in place: convolution and linear weights N(0, 0.02)
+    with zero biases, batch-norm scales N(1, 0.02); other layers (embeddings) are left alone."""
     for module in gan.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(module.weight, 0.0, 0.02)
@@ -180,6 +180,12 @@ def dcgan(latent_dim: int = 64, channels: int = 64) -> GAN:
             nn.init.normal_(module.weight, 1.0, 0.02)
             nn.init.zeros_(module.bias)
     return gan
+
+
+def dcgan(latent_dim: int = 64, channels: int = 64) -> GAN:
+    """A DCGAN for (B, 784) images scaled to [-1, 1], with the paper's N(0, 0.02) init."""
+    return dcgan_init_(GAN(DCGANGenerator(latent_dim, channels), DCGANDiscriminator(channels),
+                           latent_dim))
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:

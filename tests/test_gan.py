@@ -5,10 +5,11 @@ import math
 
 import pytest
 import torch
+from torch import nn
 
 from course_utils.gan import (GAN, GANTrainer, MinibatchStd, Pack, count_modes, dcgan,
-                              discriminator_loss, generator_loss, grid, mlp_discriminator,
-                              mlp_generator, ring, slerp)
+                              dcgan_init_, discriminator_loss, generator_loss, grid,
+                              mlp_discriminator, mlp_generator, ring, slerp)
 
 
 def test_losses_match_their_formulas():
@@ -131,3 +132,13 @@ def test_mixtures_and_mode_counts():
     assert count_modes(torch.zeros(50, 2), mixture)["high_quality"] == 0.0
     with pytest.raises(ValueError, match="samples"):
         count_modes(torch.zeros(5, 3), mixture)
+
+
+def test_dcgan_init_draws_the_papers_weights_and_leaves_embeddings_alone():
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Embedding(10, 500), nn.Linear(500, 400), nn.BatchNorm2d(400))
+    embedding = net[0].weight.detach().clone()
+    assert dcgan_init_(net) is net
+    assert abs(net[1].weight.std().item() - 0.02) < 0.002 and not net[1].bias.any()
+    assert abs(net[2].weight.mean().item() - 1.0) < 0.01 and net[2].weight.std() < 0.03
+    assert torch.equal(net[0].weight, embedding)
