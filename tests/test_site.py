@@ -160,9 +160,21 @@ def test_chapter_has_a_colab_button_to_its_notebook(site, visit, chapter):
     assert expected in links, f"{chapter}: Colab link {expected} not among {links}"
 
 
-def saved_widget_pages(site) -> list[str]:
+def saved_widget_pages(site, model: str = "FloatProgressModel") -> list[str]:
+    """Chapter pages whose saved widget state holds a ``model`` (the Trainer's tqdm bars)."""
     return [p.relative_to(site).as_posix() for p in (site / "book").glob("*.html")
-            if "application/vnd.jupyter.widget-state+json" in p.read_text()]
+            if "application/vnd.jupyter.widget-state+json" in (text := p.read_text())
+            and f'"{model}"' in text]
+
+
+def test_widgets_that_need_a_kernel_are_not_shown_dead(site):
+    # chapter 13's latent editor is saved in the page's widget state, but without a kernel its
+    # sliders would move nothing: the book removes its output and shows a static view instead
+    for path in (site / "book").glob("*.html"):
+        text = path.read_text()
+        if "application/vnd.jupyter.widget-state+json" in text and '"FloatProgressModel"' not in text:
+            assert "application/vnd.jupyter.widget-view+json" not in text, \
+                f"{path.name} shows an interactive widget that needs a running kernel"
 
 
 def test_saved_progress_bars_render_offline(site, visit):
