@@ -93,8 +93,6 @@ class PCDTrainer(Trainer):
         self.chains = self.model.gibbs(self.chains, self.k)
         gap = self.model.free_energy(v).mean() - self.model.free_energy(self.chains).mean()
         self.optimize(gap, self.optimizer)
-        if self.scheduler is not None:
-            self.scheduler.step()
         return {"loss": gap.detach()}
 
 

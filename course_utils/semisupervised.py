@@ -116,8 +116,6 @@ class GammaTrainer(Trainer):
         metrics = gamma_loss(self.model, self.x_labeled[pick], self.y_labeled[pick],
                              x_unlabeled, self.lam)
         self.optimize(metrics["loss"], self.optimizer)
-        if self.scheduler is not None:
-            self.scheduler.step()
         return metrics
 
 

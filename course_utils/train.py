@@ -89,7 +89,11 @@ class Trainer:
     def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
         metrics = self.compute_loss(batch)
         self.optimize(metrics["loss"], self.optimizer)
-        if self.scheduler is not None:
+        return metrics
+
+    def _train_batch(self, batch: Batch) -> dict[str, torch.Tensor]:
+        metrics = self.train_step(batch)
+        if self.scheduler is not None:  # once per batch, whatever step a subclass defines
             self.scheduler.step()
         return metrics
 
@@ -141,7 +145,7 @@ class Trainer:
         for _ in bar:
             self.model.train()
             record = {"epoch": self.epoch + 1}
-            record.update({f"train_{k}": v for k, v in self._run_epoch(train, self.train_step, True).items()})
+            record.update({f"train_{k}": v for k, v in self._run_epoch(train, self._train_batch, True).items()})
             if valid is not None:
                 record.update({f"valid_{k}": v for k, v in self.evaluate(valid).items()})
             self.history.append(record)

@@ -601,6 +601,22 @@ def test_the_scheduler_steps_once_per_batch(regression):
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** (batches // 3))
 
 
+def test_the_scheduler_steps_for_a_subclass_with_its_own_step(regression):
+    class OwnStep(Trainer):  # like the GAN, RBM and Gamma-model trainers
+        def train_step(self, batch):
+            loss = mse(self.model, batch)
+            self.optimize(loss, self.optimizer)
+            return {"loss": loss}
+
+    model = dropout_mlp(0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.5)
+    OwnStep(model, optimizer, device=CPU, batch_size=BATCH, progress=False,
+            scheduler=scheduler).fit(regression, epochs=1)
+    batches = -(-len(regression[0]) // BATCH)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 * 0.5 ** (batches // 3))
+
+
 def test_a_resumed_run_continues_the_schedule(regression, tmp_path):
     straight, straight_opt = make_scheduled_trainer()
     straight.fit(regression, epochs=3)
