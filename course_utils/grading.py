@@ -93,6 +93,7 @@ class GradeReport:
     submission: str
     questions: dict[str, QuestionResult]
     error: str | None = None  # what stopped the run early, if anything
+    notebook: nbformat.NotebookNode | None = field(default=None, repr=False)  # as executed
 
     @property
     def score(self) -> float:
@@ -105,6 +106,11 @@ class GradeReport:
     def to_dict(self) -> dict:
         return {"submission": self.submission, "score": self.score, "possible": self.possible,
                 "error": self.error, "questions": {n: asdict(q) for n, q in self.questions.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> GradeReport:
+        questions = {n: QuestionResult(**q) for n, q in data["questions"].items()}
+        return cls(data["submission"], questions, data["error"])
 
 
 def question_points(tests_dir: Path) -> dict[str, float]:
@@ -146,17 +152,42 @@ def _answer_cell_errors(nb: nbformat.NotebookNode, cell_timeout: int) -> dict[st
     return errors
 
 
+def grading_cell(tests_dir: Path, out_path: Path, test_timeout: int) -> str:
+    """The code that grades a kernel's state: run it after a submission's last cell."""
+    call = f"_course_grade({str(Path(tests_dir).resolve())!r}, {str(out_path)!r}, {int(test_timeout)})"
+    return GRADING_CELL.replace("_course_grade(TESTS_DIR, OUT_PATH, SECONDS)", call)
+
+
+def scored_report(report: GradeReport, results: dict) -> GradeReport:
+    """Fill ``report`` with the grading cell's ``results`` (the JSON it wrote)."""
+    for name, question in report.questions.items():
+        if name not in results:
+            question.reasons.append("its tests did not run")
+            continue
+        question.score = float(results[name]["score"])
+        question.reasons.extend(_failure_reason(m) for m in results[name]["failures"])
+        if question.passed:
+            question.reasons.clear()  # an answer cell may have failed harmlessly after the fact
+    return report
+
+
+def empty_report(submission: str, tests_dir: Path) -> GradeReport:
+    """No points yet for each question of ``tests_dir``."""
+    points = question_points(tests_dir)
+    return GradeReport(submission, {n: QuestionResult(n, 0.0, p) for n, p in points.items()})
+
+
 def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 600,
                      test_timeout: int = 60, env: dict[str, str] | None = None) -> GradeReport:
     """Grade one notebook; never raises because of what the notebook contains.
 
     ``env`` is the kernel's environment (default: a copy of this process's), with GRADING_ENV
     on top; pass one to grade from several threads at once, or to limit each kernel's threads.
+    The report keeps the executed notebook (``report.notebook``), grading cell last.
     """
     from nbclient import NotebookClient
 
-    points = question_points(tests_dir)
-    report = GradeReport(str(submission), {n: QuestionResult(n, 0.0, p) for n, p in points.items()})
+    report = empty_report(str(submission), tests_dir)
 
     def fail_all(reason: str) -> GradeReport:
         report.error = reason
@@ -172,10 +203,9 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 6
     with tempfile.TemporaryDirectory(prefix="grading-") as workdir, \
             tempfile.TemporaryDirectory(prefix="grades-") as private:
         # results go outside the submission's working folder, under a name it cannot know
-        out_path = str(Path(private) / f"{uuid.uuid4().hex}.json")
-        call = f"_course_grade({str(Path(tests_dir).resolve())!r}, {out_path!r}, {int(test_timeout)})"
-        nb.cells.append(nbformat.v4.new_code_cell(
-            GRADING_CELL.replace("_course_grade(TESTS_DIR, OUT_PATH, SECONDS)", call)))
+        out_path = Path(private) / f"{uuid.uuid4().hex}.json"
+        nb.cells.append(nbformat.v4.new_code_cell(grading_cell(tests_dir, out_path, test_timeout)))
+        report.notebook = nb
         client = NotebookClient(
             nb, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
             error_on_timeout={"ename": "CellTimeout", "traceback": [],
@@ -188,18 +218,10 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 6
         for name, reasons in _answer_cell_errors(nb, cell_timeout).items():
             if name in report.questions:
                 report.questions[name].reasons.extend(reasons)
-        if not Path(out_path).exists():
+        if not out_path.exists():
             return fail_all(report.error or "the grading cell did not finish")
-        results = json.loads(Path(out_path).read_text())
-    for name, question in report.questions.items():
-        if name not in results:
-            question.reasons.append("its tests did not run")
-            continue
-        question.score = float(results[name]["score"])
-        question.reasons.extend(_failure_reason(m) for m in results[name]["failures"])
-        if question.passed:
-            question.reasons.clear()  # an answer cell may have failed harmlessly after the fact
-    return report
+        results = json.loads(out_path.read_text())
+    return scored_report(report, results)
 
 
 def main(argv: list[str] | None = None) -> int:
