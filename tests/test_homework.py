@@ -1,7 +1,7 @@
 """Homework, tested as a student and an instructor would meet it: build, leak check, grading.
 
-Grading runs a whole chapter in a kernel (ci profile), so each chapter costs three executions;
-they run ahead of the tests, several at a time (see ``runs``).
+Grading runs a whole chapter in a kernel (ci profile). Each chapter is executed here once, as a
+student copy that is graded; its solutions are graded in its nbval run (see ``runs``).
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from course_utils.grading import GRADING_ENV, grade_submission
-from course_utils.homework import ANSWER_TAG, build_all, chapters_with_homework
+from course_utils.grading import CHECK_CALL, GRADING_ENV, GradeReport, grade_submission
+from course_utils.homework import ANSWER_TAG, build_all, build_homework, chapters_with_homework
+from tests.nbval_runs import EXECUTED_DIR_ENV, RUN_KEY, source_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapters_with_homework(ROOT / "book")
 SOLUTION_MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.M)
-
+ASSIGNMENT_CONFIG = next(c.source for c in nbformat.read(CHAPTERS[0], as_version=4).cells
+                         if c.cell_type == "raw" and c.source.startswith("# ASSIGNMENT CONFIG"))
 
 
 def wrong_answers(chapter: str) -> dict:
@@ -105,69 +106,146 @@ def with_wrong_answers(homework, chapter: str) -> list[str]:
 
 
 # ----- the notebook executions, run ahead of the tests that check them --------------------
-# Each test below executes a whole chapter in a kernel (ci profile). They are started together
-# when the module's first test runs, PARALLEL_RUNS at a time with one thread per kernel (two
-# one-thread kernels get through ~1.5x the work of one two-thread kernel on a 2-core machine);
-# each test then waits for its own run, so the assertions stay in the tests.
+# Each chapter is executed once here, as a student copy: the copy as handed out, then every
+# answer again with its typical wrong answer (see `student_copy_then_wrong_answers`), graded
+# once. Its solutions' full marks come from the chapter's nbval run, which grades them in its
+# own kernel (conftest.py at the top) when `make test` passes COURSE_EXECUTED_DIR; without it,
+# the reference is graded here in a run of its own. The crash, endless-loop and dead-kernel
+# cases run on a tiny homework made here, not on a chapter.
+# The runs start together when the module's first test needs one, PARALLEL_RUNS at a time with
+# one thread per kernel (two one-thread kernels get through ~1.5x the work of one two-thread
+# kernel on a 2-core machine), longest first where nbval recorded how long a chapter took.
 PARALLEL_RUNS = min(4, os.cpu_count() or 1)
+EXECUTED_DIR = os.environ.get(EXECUTED_DIR_ENV)
 
 
-def run_top_to_bottom(homework, chapter, workdir, env):
+def student_copy_then_wrong_answers(homework, chapter: str, out: Path) -> tuple[Path, int]:
+    """The student copy untouched, then each answer cell with the typical wrong answers swapped
+    in and followed by its check: a student who ran the copy, then answered and re-ran the
+    exercises. Returns the notebook and the number of cells of the untouched copy."""
     nb = nbformat.read(homework[chapter].student_notebook, as_version=4)
-    NotebookClient(nb, timeout=300, allow_errors=True, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute(env=env)
-    return nb, workdir
+    answers = iter(with_wrong_answers(homework, chapter))
+    again = []
+    for cell in nb.cells:
+        if ANSWER_TAG in cell.metadata.get("tags", []):
+            again.append(nbformat.v4.new_code_cell(SOLUTION_MARKER.sub("", next(answers)),
+                                                   metadata={"tags": [ANSWER_TAG]}))
+        elif cell.cell_type == "code" and CHECK_CALL.search(cell.source):
+            again.append(nbformat.v4.new_code_cell(cell.source))
+    untouched = len(nb.cells)
+    nb.cells += again
+    nbformat.write(nb, out)
+    return out, untouched
+
+
+def run_student_copy(homework, chapter, workdir, env):
+    submission, untouched = student_copy_then_wrong_answers(homework, chapter, workdir / "submission.ipynb")
+    return grade_submission(submission, homework[chapter].tests_dir, env=env), untouched
 
 
 def grade_reference(homework, chapter, workdir, env):
     return grade(homework, chapter, reference_answers(chapter), workdir, env=env)
 
 
-def grade_wrong_answers(homework, chapter, workdir, env):
-    return grade(homework, chapter, with_wrong_answers(homework, chapter), workdir, env=env)
+def executed_seconds(chapter: str) -> float:
+    """How long nbval took on the chapter, if it recorded that (0 otherwise)."""
+    path = Path(EXECUTED_DIR or "/nonexistent") / f"{chapter}.ipynb"
+    if not path.exists():
+        return 0.0
+    return nbformat.read(path, as_version=4).metadata.get(RUN_KEY, {}).get("seconds", 0.0)
 
 
-def grade_crashing_and_looping(homework, chapter, workdir, env):
-    answers = reference_answers(chapter)
-    owners = question_of_each_answer(homework[chapter].student_notebook)
-    crash = owners.index("q1")
-    answers[crash] = answers[crash].replace("kept = pca.explained", "raise RuntimeError('not done yet')\n    kept = pca.explained")
-    loop = owners.index("q3")
-    answers[loop] = answers[loop].replace("basis = pca.components", "while True:\n        pass\n    basis = pca.components")
-    return grade(homework, chapter, answers, workdir, cell_timeout=15, test_timeout=3, env=env)
-
-
-def grade_kernel_killer(homework, chapter, workdir, env):
-    answers = reference_answers(chapter)
-    answers[-1] = "import os\nos._exit(1)"
-    return grade(homework, chapter, answers, workdir, cell_timeout=30, test_timeout=3, env=env)
-
-
-RUNS = {  # test name -> the execution it checks
-    "test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells": run_top_to_bottom,
-    "test_reference_solutions_get_full_marks": grade_reference,
-    "test_typical_wrong_answers_get_zero_with_useful_messages": grade_wrong_answers,
-    "test_crashing_and_endlessly_looping_answers_fail_with_a_reason": grade_crashing_and_looping,
-    "test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly": grade_kernel_killer,
+# a homework small enough to run in seconds, for what the grader does with broken submissions
+CELL_TIMEOUT, TEST_TIMEOUT = 6, 2  # seconds, for its endless loop
+TINY_QUESTIONS = {  # question: (solution cell, public test, hidden test)
+    "q1": ("def plus_one(a):\n    # BEGIN SOLUTION\n    done = a + 1\n    return done\n    # END SOLUTION",
+           "def test_q1(plus_one):\n    assert plus_one(1) == 2, 'plus_one(1) should be 2'",
+           "def test_q1_more(plus_one):\n    assert plus_one(-5) == -4, 'plus_one(-5) should be -4'"),
+    "q2": ("def double(a):\n    # BEGIN SOLUTION\n    return 2 * a\n    # END SOLUTION",
+           "def test_q2(double):\n    assert double(2) == 4, 'double(2) should be 4'",
+           "def test_q2_more(double):\n    assert double(-3) == -6, 'double(-3) should be -6'"),
+    "q3": ("def triple(a):\n    # BEGIN SOLUTION\n    result = 3 * a\n    return result\n    # END SOLUTION\n\n"
+           "nine = triple(3)",
+           "def test_q3(triple):\n    assert triple(1) == 3, 'triple(1) should be 3'",
+           "def test_q3_more(nine):\n    assert nine == 9, 'nine should be 9'"),
+    "q4": ("def square(a):\n    # BEGIN SOLUTION\n    return a * a\n    # END SOLUTION",
+           "def test_q4(square):\n    assert square(3) == 9, 'square(3) should be 9'",
+           "def test_q4_more(square):\n    assert square(-2) == 4, 'square(-2) should be 4'"),
 }
-UNPARAMETRIZED_CHAPTER = "01_pca"
 
 
 @pytest.fixture(scope="module")
-def runs(homework, request, tmp_path_factory):
-    """Start the executions of every selected test in this module; returns run(test_name, chapter)."""
+def tiny_homework(tmp_path_factory):
+    """A four-question homework in otter's format, built the way `make homework` builds chapters."""
+    v4 = nbformat.v4
+    cells = [v4.new_markdown_cell("# A tiny homework"),
+             v4.new_raw_cell(re.sub(r"(?m)^name: .*$", "name: tiny", ASSIGNMENT_CONFIG))]
+    for name, (solution, public, hidden) in TINY_QUESTIONS.items():
+        cells += [v4.new_raw_cell(f"# BEGIN QUESTION\nname: {name}\npoints: 1"),
+                  v4.new_markdown_cell(f"### {name}"), v4.new_raw_cell("# BEGIN SOLUTION"),
+                  v4.new_code_cell(solution), v4.new_raw_cell("# END SOLUTION"),
+                  v4.new_raw_cell("# BEGIN TESTS"), v4.new_code_cell(public),
+                  v4.new_code_cell(f'""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n{hidden}'),
+                  v4.new_raw_cell("# END TESTS"), v4.new_raw_cell("# END QUESTION")]
+    nb = v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                               "language": "python"}})
+    folder = tmp_path_factory.mktemp("tiny-homework")
+    nbformat.write(nb, folder / "tiny.ipynb")
+    return build_homework(folder / "tiny.ipynb", folder / "out")
+
+
+def tiny_answers() -> list[str]:
+    return [solution for solution, _, _ in TINY_QUESTIONS.values()]
+
+
+def grade_tiny(tiny_homework, answers, workdir, **options) -> GradeReport:
+    submission = fill_answers(tiny_homework.student_notebook, answers, workdir / "submission.ipynb")
+    return grade_submission(submission, tiny_homework.tests_dir, **options)
+
+
+def grade_crashing_and_looping(tiny_homework, workdir, env):
+    answers = tiny_answers()
+    answers[0] = answers[0].replace("done = a + 1", "raise RuntimeError('not done yet')")
+    answers[2] = answers[2].replace("result = 3 * a", "while True:\n        pass")
+    return grade_tiny(tiny_homework, answers, workdir, cell_timeout=CELL_TIMEOUT,
+                      test_timeout=TEST_TIMEOUT, env=env)
+
+
+def grade_kernel_killer(tiny_homework, workdir, env):
+    answers = tiny_answers()
+    answers[-1] = "import os\nos._exit(1)"
+    return grade_tiny(tiny_homework, answers, workdir, cell_timeout=CELL_TIMEOUT,
+                      test_timeout=TEST_TIMEOUT, env=env)
+
+
+RUNS = {  # test name -> the execution it checks; chapter=None: the tiny homework
+    "test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells": run_student_copy,
+    "test_typical_wrong_answers_get_zero_with_useful_messages": run_student_copy,
+    "test_reference_solutions_get_full_marks": None if EXECUTED_DIR else grade_reference,
+    "test_crashing_and_endlessly_looping_answers_fail_with_a_reason": grade_crashing_and_looping,
+    "test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly": grade_kernel_killer,
+}
+
+
+@pytest.fixture(scope="module")
+def runs(homework, tiny_homework, request, tmp_path_factory):
+    """Start the executions the selected tests of this module need; returns run(test_name, chapter)."""
     env = {**os.environ, **GRADING_ENV, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
            "COURSE_DATA_DIR": str(tmp_path_factory.mktemp("course-data-cache"))}
-    pool = ThreadPoolExecutor(PARALLEL_RUNS)
-    futures = {}
+    jobs = {}  # (job, chapter), in order (a dict as an ordered set): one run for all its tests
     for item in request.session.items:
         job = RUNS.get(getattr(item, "originalname", None))
         if job is None or item.module is not request.module:
             continue
-        chapter = item.callspec.params["chapter"] if hasattr(item, "callspec") else UNPARAMETRIZED_CHAPTER
-        workdir = tmp_path_factory.mktemp(f"run-{chapter}")
-        futures[item.originalname, chapter] = pool.submit(job, homework, chapter, workdir, env)
-    yield lambda name, chapter=UNPARAMETRIZED_CHAPTER: futures[name, chapter].result()
+        chapter = item.callspec.params["chapter"] if hasattr(item, "callspec") else None
+        jobs.setdefault((job, chapter), None)
+    pool = ThreadPoolExecutor(PARALLEL_RUNS)
+    futures = {}
+    for job, chapter in sorted(jobs, key=lambda key: -executed_seconds(key[1] or "")):
+        workdir = tmp_path_factory.mktemp(f"run-{chapter or 'tiny'}")
+        arguments = (tiny_homework,) if chapter is None else (homework, chapter)
+        futures[job, chapter] = pool.submit(job, *arguments, workdir, env)
+    yield lambda name, chapter=None: futures[RUNS[name], chapter].result()
     pool.shutdown(cancel_futures=True)
 
 
@@ -213,7 +291,8 @@ def test_student_notebook_is_self_contained_and_opens_like_the_book(homework, ch
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
 def test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells(runs, chapter):
-    nb, workdir = runs("test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells", chapter)
+    report, untouched = runs("test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells", chapter)
+    nb = report.notebook  # the untouched copy, its exercises again with wrong answers, grading
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "profile:  ci" in printed, "the student notebook did not run in the ci profile"
     for i, cell in enumerate(nb.cells):
@@ -221,21 +300,34 @@ def test_student_notebook_runs_top_to_bottom_with_errors_only_in_answer_cells(ru
             continue
         errors = [f"{o.ename}: {o.evalue}" for o in cell.outputs if o.output_type == "error"]
         assert not errors, f"cell {i} ({cell.source[:60]!r}) raised {errors}"
-    checks = [c for c in nb.cells if c.source.startswith("grader.check(")]
-    assert checks and all(c.outputs for c in checks), "the checks printed no feedback"
-    assert (workdir / "tests").is_dir()  # the public tests were written where otter looks
+    checks = [c for c in nb.cells[:untouched] if c.source.startswith("grader.check(")]
+    assert checks, "the student copy has no checks"
+    for check in checks:  # otter found the public tests the notebook wrote, and ran them
+        question = CHECK_CALL.search(check.source).group(1)
+        shown = "".join(str(o.get("data", {}).get("text/plain", "")) + o.get("text", "") for o in check.outputs)
+        assert f"{question} results" in shown, f"{check.source!r} printed {shown[:300]!r}"
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
 def test_reference_solutions_get_full_marks(runs, chapter):
-    report = runs("test_reference_solutions_get_full_marks", chapter)
+    if EXECUTED_DIR:  # graded in the kernel of the chapter's nbval run
+        path = Path(EXECUTED_DIR) / f"{chapter}.grades.json"
+        assert path.exists(), (f"{path} is missing: the nbval run of {chapter} failed, or did not "
+                               f"run with {EXECUTED_DIR_ENV} set (see conftest.py)")
+        data = json.loads(path.read_text())
+        assert data["source_sha256"] == source_digest(ROOT / "book" / f"{chapter}.ipynb"), \
+            f"{path} was graded from an older version of the chapter"
+        report = GradeReport.from_dict(data)
+    else:
+        report = runs("test_reference_solutions_get_full_marks", chapter)
     assert report.error is None
     assert report.score == report.possible > 0, report.to_dict()
 
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
 def test_typical_wrong_answers_get_zero_with_useful_messages(runs, chapter):
-    report = runs("test_typical_wrong_answers_get_zero_with_useful_messages", chapter)
+    report, _ = runs("test_typical_wrong_answers_get_zero_with_useful_messages", chapter)
+    assert report.error is None, report.error
     for question, (_, _, hint) in wrong_answers(chapter).items():
         result = report.questions[question]
         assert result.score == 0, f"{question} kept {result.score} points for a wrong answer"
@@ -246,18 +338,19 @@ def test_crashing_and_endlessly_looping_answers_fail_with_a_reason(runs):
     report = runs("test_crashing_and_endlessly_looping_answers_fail_with_a_reason")
     q1, q3 = report.questions["q1"], report.questions["q3"]
     assert q1.score == 0 and any("RuntimeError: not done yet" in r for r in q1.reasons), q1
-    assert q3.score == 0 and any("ran longer than 15 s and was stopped" in r for r in q3.reasons), q3
-    assert any("ran longer than 3 s" in r for r in q3.reasons), q3
+    assert q3.score == 0 and any(f"ran longer than {CELL_TIMEOUT} s and was stopped" in r
+                                 for r in q3.reasons), q3
+    assert any(f"ran longer than {TEST_TIMEOUT} s" in r for r in q3.reasons), q3
     for other in ("q2", "q4"):
         assert report.questions[other].passed, report.questions[other]
 
 
-def test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly(runs, homework, tmp_path):
+def test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly(runs, tiny_homework, tmp_path):
     report = runs("test_a_submission_that_kills_its_kernel_or_is_not_a_notebook_fails_cleanly")
     assert report.score == 0 and report.error and "kernel" in report.error.lower()
     garbage = tmp_path / "garbage.ipynb"
     garbage.write_text("this is not json")
-    report = grade_submission(garbage, homework[UNPARAMETRIZED_CHAPTER].tests_dir)
+    report = grade_submission(garbage, tiny_homework.tests_dir)
     assert report.score == 0 and "not a readable notebook" in report.error
     assert all(q.reasons for q in report.questions.values())
     assert json.loads(json.dumps(report.to_dict()))["possible"] == report.possible
