@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -240,13 +241,26 @@ def runs(homework, tiny_homework, request, tmp_path_factory):
         chapter = item.callspec.params["chapter"] if hasattr(item, "callspec") else None
         jobs.setdefault((job, chapter), None)
     pool = ThreadPoolExecutor(PARALLEL_RUNS)
-    futures = {}
+    futures, seconds = {}, {}
+
+    def timed(job, chapter, *arguments):
+        started = time.monotonic()
+        try:
+            return job(*arguments)
+        finally:
+            seconds[f"{job.__name__} {chapter or 'tiny homework'}"] = time.monotonic() - started
+
     for job, chapter in sorted(jobs, key=lambda key: -executed_seconds(key[1] or "")):
         workdir = tmp_path_factory.mktemp(f"run-{chapter or 'tiny'}")
         arguments = (tiny_homework,) if chapter is None else (homework, chapter)
-        futures[job, chapter] = pool.submit(job, *arguments, workdir, env)
+        futures[job, chapter] = pool.submit(timed, job, chapter, *arguments, workdir, env)
     yield lambda name, chapter=None: futures[RUNS[name], chapter].result()
     pool.shutdown(cancel_futures=True)
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # how long each run took, for make test's record
+        print(f"\nhomework runs, {PARALLEL_RUNS} at a time (seconds):")
+        for name, value in sorted(seconds.items(), key=lambda item: -item[1]):
+            print(f"{value:7.1f}  {name}")
 
 
 def test_every_chapter_has_homework_with_at_least_three_graded_questions(homework):
