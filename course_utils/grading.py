@@ -158,8 +158,19 @@ def grading_cell(tests_dir: Path, out_path: Path, test_timeout: int) -> str:
     return GRADING_CELL.replace("_course_grade(TESTS_DIR, OUT_PATH, SECONDS)", call)
 
 
-def scored_report(report: GradeReport, results: dict) -> GradeReport:
-    """Fill ``report`` with the grading cell's ``results`` (the JSON it wrote)."""
+def failed_report(report: GradeReport, reason: str) -> GradeReport:
+    """``report`` with zero points, ``reason`` as its error and as every question's reason."""
+    report.error = reason
+    for question in report.questions.values():
+        question.reasons.append(reason)
+    return report
+
+
+def scored_report(report: GradeReport, out_path: Path) -> GradeReport:
+    """Fill ``report`` with the results the grading cell wrote to ``out_path`` (none: a failure)."""
+    if not Path(out_path).exists():
+        return failed_report(report, report.error or "the grading cell did not finish")
+    results = json.loads(Path(out_path).read_text())
     for name, question in report.questions.items():
         if name not in results:
             question.reasons.append("its tests did not run")
@@ -188,17 +199,10 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 6
     from nbclient import NotebookClient
 
     report = empty_report(str(submission), tests_dir)
-
-    def fail_all(reason: str) -> GradeReport:
-        report.error = reason
-        for question in report.questions.values():
-            question.reasons.append(reason)
-        return report
-
     try:
         nb = nbformat.read(submission, as_version=4)
     except Exception as error:  # noqa: BLE001 - any unreadable file is the submission's fault
-        return fail_all(f"the submission is not a readable notebook: {error}")
+        return failed_report(report, f"the submission is not a readable notebook: {error}")
 
     with tempfile.TemporaryDirectory(prefix="grading-") as workdir, \
             tempfile.TemporaryDirectory(prefix="grades-") as private:
@@ -218,10 +222,7 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: int = 6
         for name, reasons in _answer_cell_errors(nb, cell_timeout).items():
             if name in report.questions:
                 report.questions[name].reasons.extend(reasons)
-        if not out_path.exists():
-            return fail_all(report.error or "the grading cell did not finish")
-        results = json.loads(out_path.read_text())
-    return scored_report(report, results)
+        return scored_report(report, out_path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -124,11 +124,7 @@ def grade_solutions(chapter: Path, kernel) -> dict | None:
         msg_id = kernel.execute_cell_input(grading_cell(built.tests_dir, out_path, TEST_TIMEOUT),
                                            allow_stdin=False)
         kernel.await_idle(msg_id, timeout=TEST_TIMEOUT * (len(report.questions) + 1))
-        if out_path.exists():
-            scored_report(report, json.loads(out_path.read_text()))
-        else:
-            report.error = "the grading cell did not finish"
-    return report.to_dict()
+        return scored_report(report, out_path).to_dict()
 
 
 @pytest.hookimpl(hookwrapper=True)
