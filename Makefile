@@ -40,7 +40,7 @@ book: $(INSTALLED) execution-cache
 # The book as one PDF (Sphinx's single page, printed by Debian's chromium); shares book's cache.
 pdf: $(INSTALLED) execution-cache
 	$(BIN)/jupyter-book build . --builder custom --custom-builder singlehtml --warningiserror --nitpick --keep-going
-	$(BIN)/python -m course_utils.book_pdf _build/singlehtml _build/pdf/book.pdf
+	$(BIN)/python -m course_tools.book_pdf _build/singlehtml _build/pdf/book.pdf
 
 # Phases and their times: tests/run_all.py. Each chapter is executed twice: under nbval, and as
 # a graded student copy; the site test renders nbval's runs. ARGS go to every phase's pytest.
@@ -54,7 +54,7 @@ site-test: $(INSTALLED)
 # Student notebooks and grading tests for every chapter with exercises, in homework/ (README).
 homework: $(INSTALLED)
 	rm -rf homework
-	$(BIN)/python -m course_utils.homework book homework
+	$(BIN)/python -m course_tools.homework book homework
 
 # Every benchmark in turn (several minutes on a 2-core CPU); each prints its figures and targets.
 bench: $(INSTALLED)

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from course_utils.browser import find_chromium  # noqa: E402
+from course_tools.browser import find_chromium  # noqa: E402
 
 COURSE_ENV_VARS = ("COURSE_PROFILE", "COURSE_DATA", "COURSE_DEVICE", "COURSE_DATA_DIR")
 

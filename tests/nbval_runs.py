@@ -9,7 +9,7 @@ chapter whose cells all pass, these hooks write to that folder
   the kernel's messages by nbclient's own code (what jupyter-book would have stored). The site
   test renders these (tests/test_site.py) instead of executing every chapter again;
 - ``<chapter>.grades.json``: for a chapter with exercises, the grade of its own solutions. After
-  the last cell, the grading cell of ``course_utils.grading`` runs in the same kernel against the
+  the last cell, the grading cell of ``course_tools.grading`` runs in the same kernel against the
   hidden tests that ``otter assign`` makes of the chapter, as it would after a submission's last
   cell. tests/test_homework.py expects full marks.
 
@@ -30,7 +30,7 @@ import pytest
 
 EXECUTED_DIR_ENV = "COURSE_EXECUTED_DIR"
 RUN_KEY = "course_run"  # notebook metadata: where and how the outputs were made
-TEST_TIMEOUT = 60  # seconds per grading test, as course_utils.grading's default
+TEST_TIMEOUT = 60  # seconds per grading test, as course_tools.grading's default
 
 
 def source_digest(notebook: Path) -> str:
@@ -112,8 +112,8 @@ def language_info(kernel) -> dict:
 
 def grade_solutions(chapter: Path, kernel) -> dict | None:
     """Grade the kernel's state (the chapter's solutions) with the chapter's hidden tests."""
-    from course_utils.grading import empty_report, grading_cell, scored_report
-    from course_utils.homework import build_homework, has_homework
+    from course_tools.grading import empty_report, grading_cell, scored_report
+    from course_tools.homework import build_homework, has_homework
 
     if not has_homework(chapter):
         return None

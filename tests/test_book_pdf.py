@@ -7,8 +7,8 @@ import urllib.request
 
 import pytest
 
-from course_utils.book_pdf import print_pdf, single_page
-from course_utils.browser import served
+from course_tools.book_pdf import print_pdf, single_page
+from course_tools.browser import served
 
 
 def singlehtml(tmp_path, pages=("book/intro.html",), body="<p>text</p>"):

@@ -3,7 +3,7 @@ from docutils.utils import new_document
 from docutils.frontend import get_default_settings
 from docutils.parsers.rst import Parser
 
-from course_utils.book_sphinx import _hide_markers, strip_markers
+from course_tools.book_sphinx import _hide_markers, strip_markers
 
 SOLUTION = """def f(x):
     # BEGIN SOLUTION
@@ -32,7 +32,7 @@ def test_markers_disappear_from_code_blocks_of_a_page():
 def test_each_script_is_listed_once_per_page():
     from sphinx.builders.html._assets import _JavaScript
 
-    from course_utils.book_sphinx import _dedupe_scripts, unique_scripts
+    from course_tools.book_sphinx import _dedupe_scripts, unique_scripts
 
     thebe = "const THEBE_JS_URL = 'x'"
     scripts = [_JavaScript("_static/a.js"), _JavaScript(None, body=thebe),

@@ -16,8 +16,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_utils.grading import CHECK_CALL, GRADING_ENV, GradeReport, grade_submission
-from course_utils.homework import ANSWER_TAG, build_all, build_homework, chapters_with_homework
+from course_tools.grading import CHECK_CALL, GRADING_ENV, GradeReport, grade_submission
+from course_tools.homework import ANSWER_TAG, build_all, build_homework, chapters_with_homework
 from tests.nbval_runs import EXECUTED_DIR_ENV, RUN_KEY, source_digest
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlparse
 import pytest
 import yaml
 
-from course_utils.browser import served, settle
+from course_tools.browser import served, settle
 from tests.nbval_runs import EXECUTED_DIR_ENV, RUN_KEY, source_digest
 
 ROOT = Path(__file__).resolve().parents[1]

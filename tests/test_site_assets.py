@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from course_utils import site_assets
-from course_utils.site_assets import NpmPackage, ensure_assets, extract, integrity_of, verified
+from course_tools import site_assets
+from course_tools.site_assets import NpmPackage, ensure_assets, extract, integrity_of, verified
 
 
 def tarball(files: dict[str, bytes]) -> bytes:

@@ -7,9 +7,9 @@ A chapter holds its exercises, solutions and tests in otter-grader's format (an
 - ``OUT/<chapter>/student/<chapter>.ipynb``: solutions replaced by stubs, a check after each
   exercise. We make it self-contained: its public tests travel inside it, in one cell that writes
   them to ./tests, because a student on Colab has the notebook and nothing else;
-- ``OUT/<chapter>/autograder/tests/``: public and hidden tests, for ``course_utils.grading``.
+- ``OUT/<chapter>/autograder/tests/``: public and hidden tests, for ``course_tools.grading``.
 
-Run ``python -m course_utils.homework [BOOK_DIR] [OUT_DIR]`` (``make homework``).
+Run ``python -m course_tools.homework [BOOK_DIR] [OUT_DIR]`` (``make homework``).
 """
 
 from __future__ import annotations

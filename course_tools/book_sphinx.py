@@ -1,7 +1,7 @@
 """Sphinx extension for the book's pages. Enabled in _config.yml (``sphinx: extra_extensions``).
 
 - Hides otter-grader's solution markers in rendered code: chapters mark their solutions with
-  ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines so that ``course_utils.homework`` can make
+  ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines so that ``course_tools.homework`` can make
   stubs of them; readers of the book need not see the markers.
 - Lists each script once per page: sphinx-thebe 0.3.1 under Sphinx 7 adds its inline
   ``const THEBE_JS_URL = ...`` twice, and the second copy is a SyntaxError in every page's

@@ -2,8 +2,8 @@
 
 ``make pdf`` builds the single page (``jupyter-book build --builder custom --custom-builder
 singlehtml``, sharing ``make book``'s execution cache), then runs
-``python -m course_utils.book_pdf _build/singlehtml _build/pdf/book.pdf``. The page is
-served on localhost (``course_utils.browser``) so MathJax and the images load as on the site.
+``python -m course_tools.book_pdf _build/singlehtml _build/pdf/book.pdf``. The page is
+served on localhost (``course_tools.browser``) so MathJax and the images load as on the site.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from course_utils.browser import find_chromium, served, settle
+from course_tools.browser import find_chromium, served, settle
 
 # Code and outputs wrap instead of running off the paper; folded cells (the check cells) and
 # the page's buttons are not printed.
