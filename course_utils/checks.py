@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+
+import torch
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
 
 def positive_int(name: str, value, allow_zero: bool = False) -> int:
     """``value`` if it is an int > 0 (>= 0 with ``allow_zero``), else a ValueError naming ``name``."""
@@ -9,3 +18,57 @@ def positive_int(name: str, value, allow_zero: bool = False) -> int:
     if not ok:
         raise ValueError(f"{name}={value!r}: expected a {'non-negative' if allow_zero else 'positive'} int")
     return value
+
+
+def positive_float(name: str, value, allow_zero: bool = False):
+    """``value`` if it is (a tensor of) finite numbers > 0 (>= 0 with ``allow_zero``), else a ValueError."""
+    sign = "non-negative" if allow_zero else "positive"
+    if isinstance(value, torch.Tensor):
+        ok = ((value >= 0) if allow_zero else (value > 0)) & torch.isfinite(value)
+        if not ok.all():
+            raise ValueError(f"{name}: expected {sign} finite values, found {value[~ok][0].item()!r}")
+        return value
+    if not (_is_real(value) and math.isfinite(value) and (value > 0 or allow_zero and value == 0)):
+        raise ValueError(f"{name}={value!r}: expected a {sign} finite number")
+    return value
+
+
+def probability(name: str, value):
+    """``value`` if it is a number between 0 and 1, else a ValueError naming ``name``."""
+    if not (_is_real(value) and 0 <= value <= 1):  # NaN fails the comparison too
+        raise ValueError(f"{name}={value!r}: expected a probability between 0 and 1")
+    return value
+
+
+def float_tensor(name: str, value, finite: bool = True) -> torch.Tensor:
+    """``value`` if a floating-point tensor (else TypeError), with ``finite`` no NaN/inf (else ValueError)."""
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        got = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+        raise TypeError(f"{name}: expected a floating-point tensor, got {got}")
+    if finite and not torch.isfinite(value).all():
+        bad = (~torch.isfinite(value)).sum().item()
+        raise ValueError(f"{name}: expected finite values, found {bad} NaN or infinite")
+    return value
+
+
+def same_shape(names: str, a, b) -> None:
+    """A ValueError naming both (``names``: "a, b") unless ``a`` and ``b`` have the same shape."""
+    if a.shape != b.shape:
+        raise ValueError(f"{names}: expected the same shape, got {tuple(a.shape)} and {tuple(b.shape)}")
+
+
+def same_length(names: str, a, b) -> None:
+    """A ValueError naming both (``names``: "a, b") unless ``a`` and ``b`` have the same length."""
+    if len(a) != len(b):
+        raise ValueError(f"{names}: expected the same length, got {len(a)} and {len(b)}")
+
+
+def sequence(name: str, value) -> list:
+    """``list(value)`` for an iterable that is not a string, else a TypeError naming ``name``."""
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name}={value!r}: expected a sequence of values, not a string")
+    try:
+        items = iter(value)
+    except TypeError:
+        raise TypeError(f"{name}: expected a sequence of values, got {type(value).__name__}") from None
+    return list(items)

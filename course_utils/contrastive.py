@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.checks import positive_int
+from course_utils.checks import positive_float, positive_int
 from course_utils.models import ConvEncoder
 from course_utils.train import Trainer
 
@@ -28,6 +28,7 @@ def random_views(x, max_degrees=20.0, max_scale=0.25, max_shift=0.25, max_shear=
 
 
 def nt_xent(z1, z2, tau=0.2):  # z1, z2 (B, d): the two views of B images
+    positive_float("tau", tau)                    # the temperature: a number > 0
     z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2B, d) on the unit sphere
     sim = z @ z.T / tau                           # (2B, 2B) cosine similarities / tau
     itself = torch.eye(len(z), dtype=torch.bool, device=z.device)

@@ -7,9 +7,9 @@ the generator's device and moved to ``x``'s).
 
 from __future__ import annotations
 
-import numbers
-
 import torch
+
+from course_utils.checks import float_tensor, positive_float, probability
 
 
 def _check_generator(generator) -> None:
@@ -32,21 +32,14 @@ def gaussian_noise(x: torch.Tensor, std, generator: torch.Generator | None = Non
     ``std`` is a number, or a tensor that broadcasts against ``x`` (shape (N, 1) gives every
     image its own noise level).
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x: expected a floating-point tensor, got {getattr(x, 'dtype', type(x))}")
-    if isinstance(std, torch.Tensor):
-        if (std < 0).any():
-            raise ValueError("std: expected non-negative noise levels")
-    elif not isinstance(std, numbers.Real) or isinstance(std, bool) or std < 0:
-        raise ValueError(f"std={std!r}: expected a non-negative number or tensor")
+    float_tensor("x", x, finite=False)
+    positive_float("std", std, allow_zero=True)  # finite, >= 0
     return x + std * _draw("randn", x, generator)
 
 
 def masking_noise(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """x~ = x with each entry set to 0 independently with probability ``p`` (Vincent et al.)."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError(f"x: expected a floating-point tensor, got {getattr(x, 'dtype', type(x))}")
-    if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
-        raise ValueError(f"p={p!r}: expected a probability between 0 and 1")
+    float_tensor("x", x, finite=False)
+    probability("p", p)
     keep = _draw("rand", x, generator) >= p  # True with probability 1 - p
     return x * keep

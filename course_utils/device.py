@@ -19,26 +19,39 @@ def _mps_available() -> bool:
     return bool(mps is not None and mps.is_available())
 
 
+def as_device(name: str, value) -> torch.device:
+    """``value`` ("cuda", "mps", "cpu", optionally with an index, or a torch.device) as a
+    torch.device; anything else is an error naming the argument ``name``."""
+    if isinstance(value, torch.device):
+        return value
+    expected = (f"expected one of {', '.join(_KNOWN_TYPES)} (optionally with an index, "
+                f"like 'cuda:1') or a torch.device")
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r}: {expected}")
+    if value.split(":")[0] not in _KNOWN_TYPES:
+        raise ValueError(f"{name}={value!r}: {expected}")
+    try:
+        return torch.device(value)
+    except RuntimeError:  # a bad index, like 'cuda:x'
+        raise ValueError(f"{name}={value!r}: {expected}") from None
+
+
 def pick_device(prefer: str | None = None) -> torch.device:
     """The device to train on: CUDA if present, then Apple MPS, then CPU.
 
-    ``prefer`` (or the environment variable COURSE_DEVICE) forces a device type;
-    asking for one that is not available is an error, not a silent fallback.
+    ``prefer`` (or the environment variable COURSE_DEVICE) forces a device: "cuda", "mps",
+    "cpu" (optionally with an index) or a torch.device; asking for one that is not available
+    is an error, not a silent fallback.
     """
     source = "prefer" if prefer is not None else f"${DEVICE_ENV}"
     prefer = prefer if prefer is not None else os.environ.get(DEVICE_ENV) or None
     if prefer is not None:
-        kind = str(prefer).split(":")[0]
-        if kind not in _KNOWN_TYPES:
-            raise ValueError(
-                f"{source}={prefer!r}: expected one of {', '.join(_KNOWN_TYPES)} "
-                f"(optionally with an index, like 'cuda:1')"
-            )
-        if kind == "cuda" and not torch.cuda.is_available():
+        device = as_device(source, prefer)
+        if device.type == "cuda" and not torch.cuda.is_available():
             raise RuntimeError(f"{source}={prefer!r}, but torch sees no CUDA device")
-        if kind == "mps" and not _mps_available():
+        if device.type == "mps" and not _mps_available():
             raise RuntimeError(f"{source}={prefer!r}, but torch sees no Apple MPS device")
-        return torch.device(prefer)
+        return device
     if torch.cuda.is_available():
         return torch.device("cuda")
     if _mps_available():

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import torch
 
+from course_utils.checks import positive_float, same_length, same_shape
+
 
 def squared_error_per_image(x: torch.Tensor, x_hat: torch.Tensor) -> float:
     """Squared error summed over pixels, averaged over images: the error Hinton & Salakhutdinov report."""
-    if x.shape != x_hat.shape:
-        raise ValueError(f"x, x_hat: expected the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    same_shape("x, x_hat", x, x_hat)
     return ((x.float() - x_hat.float()) ** 2).flatten(1).sum(1).mean().item()
 
 
 def psnr(x: torch.Tensor, x_hat: torch.Tensor, peak: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB, from the mean squared error over all pixels of all images."""
-    if x.shape != x_hat.shape:
-        raise ValueError(f"x, x_hat: expected the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    same_shape("x, x_hat", x, x_hat)
+    positive_float("peak", peak)
     mse = ((x.float() - x_hat.float()) ** 2).mean()
     return (10 * torch.log10(peak**2 / mse)).item()
 
@@ -28,6 +29,8 @@ def precision_at_k(query_codes: torch.Tensor, query_labels: torch.Tensor, base_c
     if query_codes.shape[1:] != base_codes.shape[1:]:
         raise ValueError(f"query_codes, base_codes: dimensions differ, {tuple(query_codes.shape)} "
                          f"vs {tuple(base_codes.shape)}")
+    same_length("query_codes, query_labels", query_codes, query_labels)
+    same_length("base_codes, base_labels", base_codes, base_labels)
     distances = torch.cdist(query_codes.float().flatten(1), base_codes.float().flatten(1))  # (Q, B)
     nearest = distances.topk(k, dim=1, largest=False).indices  # (Q, k)
     return precision_of_neighbours(nearest, query_labels, base_labels)
@@ -41,4 +44,7 @@ def precision_of_neighbours(neighbours, query_labels, base_labels) -> float:
                                              for a in (neighbours, query_labels, base_labels))
     if neighbours.ndim != 2 or len(neighbours) != len(query_labels):
         raise ValueError(f"neighbours: expected shape ({len(query_labels)}, k), got {tuple(neighbours.shape)}")
+    if neighbours.numel() and not 0 <= neighbours.min() <= neighbours.max() < len(base_labels):
+        raise ValueError(f"neighbours: expected indices into base_labels, 0 to {len(base_labels) - 1}, "
+                         f"got {neighbours.min().item()} to {neighbours.max().item()}")
     return (base_labels[neighbours] == query_labels[:, None]).float().mean().item()

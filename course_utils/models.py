@@ -16,8 +16,8 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU,
     """Linear layers of the given widths with ``activation`` between them; linear at the end
     unless ``final_activation`` is given. ``mlp([784, 1000, 30])``: 784 -> 1000 -> 30."""
     sizes = list(sizes)
-    if len(sizes) < 2 or not all(isinstance(s, int) and s > 0 for s in sizes):
-        raise ValueError(f"sizes={sizes!r}: expected at least two positive ints")
+    if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
+        raise ValueError(f"sizes={sizes!r}: expected at least two positive ints (not bools)")
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import torch
 
+from course_utils.checks import float_tensor
+
 
 @dataclass(frozen=True)
 class PCA:
@@ -35,8 +37,9 @@ class PCA:
 
 def fit_pca(x: torch.Tensor) -> PCA:
     """PCA of the rows of ``x`` (N, D), computed in float64 for accurate small eigenvalues."""
-    if not isinstance(x, torch.Tensor) or x.ndim != 2 or len(x) < 2:
-        raise ValueError(f"x: expected a (N, D) tensor with N >= 2, got {getattr(x, 'shape', type(x))}")
+    float_tensor("x", x)  # floating point, no NaN or inf
+    if x.ndim != 2 or len(x) < 2:
+        raise ValueError(f"x: expected a (N, D) tensor with N >= 2, got shape {tuple(x.shape)}")
     x64 = x.double()
     mean = x64.mean(0)
     centred = x64 - mean

@@ -27,6 +27,8 @@ def binarize(codes, threshold: float = 0.0) -> np.ndarray:
     codes = _as_numpy("codes", codes)
     if codes.ndim != 2:
         raise ValueError(f"codes: expected shape (N, n_bits), got {codes.shape}")
+    if not np.isfinite(threshold).all():  # NaN would silently give all-zero bits
+        raise ValueError(f"threshold={threshold!r}: expected a finite number")
     return (codes > threshold).astype(np.uint8)
 
 
@@ -48,7 +50,7 @@ def unpack_bits(packed, n_bits: int) -> np.ndarray:
     packed = _as_numpy("packed", packed)
     if packed.dtype != np.uint8 or packed.ndim != 2:
         raise ValueError(f"packed: expected a (N, n_bytes) uint8 array, got {packed.dtype} {packed.shape}")
-    if not isinstance(n_bits, int) or not 0 < n_bits <= 8 * packed.shape[1]:
+    if not isinstance(n_bits, int) or isinstance(n_bits, bool) or not 0 < n_bits <= 8 * packed.shape[1]:
         raise ValueError(f"n_bits={n_bits!r}: expected an int between 1 and {8 * packed.shape[1]}")
     return np.unpackbits(packed, axis=1, count=n_bits)
 

@@ -43,6 +43,21 @@ def test_nt_xent_ignores_the_length_of_the_vectors_and_swapping_the_views():
     assert torch.allclose(nt_xent(z1, z2), nt_xent(z2, z1), atol=1e-5)
 
 
+@pytest.mark.parametrize("tau", [0, -0.2, float("nan"), float("inf"), True, "0.2", None])
+def test_nt_xent_refuses_a_temperature_that_is_not_positive_naming_tau(tau):
+    z = torch.randn(4, 8)
+    with pytest.raises(ValueError, match=rf"tau={tau!r}: expected a positive finite number"):
+        nt_xent(z, z, tau=tau)
+
+
+def test_nt_xent_takes_a_tensor_temperature():
+    torch.manual_seed(2)
+    z1, z2 = torch.randn(2, 6, 4)
+    assert torch.equal(nt_xent(z1, z2, tau=torch.tensor(0.5)), nt_xent(z1, z2, tau=0.5))
+    with pytest.raises(ValueError, match="tau: expected positive finite values"):
+        nt_xent(z1, z2, tau=torch.tensor(0.0))
+
+
 def test_simclr_pretrain_trains_the_encoder_that_it_returns():
     torch.manual_seed(0)
     x = torch.rand(64, 784)

@@ -60,3 +60,30 @@ def test_bad_inputs_are_named():
         gaussian_noise(torch.zeros(2, 3, dtype=torch.long), 0.1)
     with pytest.raises(TypeError, match="generator"):
         masking_noise(torch.zeros(2, 3), 0.1, generator=0)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda x: gaussian_noise(x, float("nan")), "std=nan: expected a non-negative finite number"),
+    (lambda x: gaussian_noise(x, float("inf")), "std=inf: expected a non-negative finite number"),
+    (lambda x: gaussian_noise(x, True), "std=True"),
+    (lambda x: gaussian_noise(x, "0.1"), "std='0.1'"),
+    (lambda x: gaussian_noise(x, torch.tensor([[0.1], [float("nan")]])), "std: expected non-negative finite"),
+    (lambda x: masking_noise(x, float("nan")), "p=nan: expected a probability between 0 and 1"),
+    (lambda x: masking_noise(x, -0.1), "p=-0.1: expected a probability between 0 and 1"),
+])
+def test_nan_infinite_and_other_bad_levels_are_named(call, match):
+    with pytest.raises(ValueError, match=match):
+        call(torch.zeros(2, 3))
+
+
+def test_zero_noise_levels_are_valid_and_change_nothing():
+    x = torch.rand(2, 3)
+    assert torch.equal(gaussian_noise(x, 0.0), x)
+    assert torch.equal(gaussian_noise(x, 0), x)
+    assert torch.equal(gaussian_noise(x, torch.zeros(2, 1)), x)
+
+
+def test_gaussian_noise_is_the_same_draw_as_before_the_checks():
+    x = torch.rand(3, 4)
+    expected = x + 0.3 * torch.randn(x.shape, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(gaussian_noise(x, 0.3, generator=torch.Generator().manual_seed(5)), expected)

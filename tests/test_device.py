@@ -169,3 +169,38 @@ def test_seed_everything_accepts_numpy_integers():
     first = torch.rand(3)
     seed_everything(3)
     assert torch.equal(first, torch.rand(3))
+
+
+# ----- as_device ----------------------------------------------------------------------------
+@pytest.mark.parametrize(("value", "expected"), [
+    ("cpu", torch.device("cpu")), ("cuda", torch.device("cuda")), ("cuda:1", torch.device("cuda", 1)),
+    ("mps", torch.device("mps")), (torch.device("cpu"), torch.device("cpu")),
+])
+def test_as_device_takes_known_names_and_devices(value, expected):
+    assert device_module.as_device("device", value) == expected
+
+
+@pytest.mark.parametrize("value", ["gpu", "GPU", "tpu", "", "cuda:x", "cuda:-1"])
+def test_as_device_names_the_argument_and_what_it_accepts(value):
+    with pytest.raises(ValueError, match=rf"device={value!r}: expected one of cuda, mps, cpu .* "
+                                         r"or a torch.device"):
+        device_module.as_device("device", value)
+
+
+@pytest.mark.parametrize("value", [0, None, 1.5])
+def test_as_device_refuses_other_types_naming_the_argument(value):
+    with pytest.raises(TypeError, match=rf"device={value!r}: expected one of cuda, mps, cpu"):
+        device_module.as_device("device", value)
+
+
+def test_pick_device_gpu_is_refused_listing_what_is_accepted(availability):
+    availability(cuda=True, mps=False)
+    with pytest.raises(ValueError, match=r"prefer='gpu': expected one of cuda, mps, cpu"):
+        pick_device("gpu")
+
+
+def test_pick_device_takes_a_torch_device(availability):
+    availability(cuda=False, mps=False)
+    assert pick_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="no CUDA device"):
+        pick_device(torch.device("cuda"))

@@ -48,3 +48,33 @@ def test_bad_arguments_are_named():
         precision_at_k(torch.zeros(1, 2), torch.zeros(1), torch.zeros(4, 2), torch.zeros(4), k=5)
     with pytest.raises(ValueError, match="query_codes, base_codes"):
         precision_at_k(torch.zeros(1, 2), torch.zeros(1), torch.zeros(4, 3), torch.zeros(4), k=1)
+
+
+@pytest.mark.parametrize("peak", [0, -1.0, float("nan"), float("inf"), True, None])
+def test_psnr_refuses_a_peak_that_is_not_positive_naming_it(peak):
+    with pytest.raises(ValueError, match=rf"peak={peak!r}: expected a positive finite number"):
+        psnr(torch.zeros(2, 3), torch.full((2, 3), 0.1), peak=peak)
+
+
+def test_psnr_takes_an_int_peak():
+    assert psnr(torch.zeros(2, 3), torch.full((2, 3), 0.1), peak=255) == pytest.approx(
+        20 + 20 * math.log10(255), abs=1e-3)
+
+
+@pytest.mark.parametrize("n_codes, n_labels", [(2, 3), (3, 2)])
+def test_precision_at_k_refuses_query_labels_of_another_length(n_codes, n_labels):
+    with pytest.raises(ValueError, match=r"query_codes, query_labels: expected the same length, "
+                                         rf"got {n_codes} and {n_labels}"):
+        precision_at_k(torch.zeros(n_codes, 2), torch.zeros(n_labels), torch.zeros(4, 2), torch.zeros(4), k=1)
+
+
+@pytest.mark.parametrize("n_labels", [3, 5])
+def test_precision_at_k_refuses_base_labels_of_another_length(n_labels):
+    with pytest.raises(ValueError, match=rf"base_codes, base_labels: expected the same length, got 4 and {n_labels}"):
+        precision_at_k(torch.zeros(2, 2), torch.zeros(2), torch.zeros(4, 2), torch.zeros(n_labels), k=1)
+
+
+@pytest.mark.parametrize("neighbours", [np.array([[0, 4]]), np.array([[-1, 0]])])
+def test_precision_of_neighbours_refuses_indices_outside_the_base(neighbours):
+    with pytest.raises(ValueError, match=r"neighbours: expected indices into base_labels, 0 to 3"):
+        precision_of_neighbours(neighbours, np.array([5]), np.array([5, 0, 6, 6]))

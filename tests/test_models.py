@@ -104,3 +104,9 @@ def test_conv_parts_reject_bad_arguments_naming_them(factory, name, kwargs):
 def test_conv_encoder_rejects_images_that_are_not_28x28(shape):
     with pytest.raises(ValueError, match=r"x: expected 28x28 images"):
         ConvEncoder(2, channels=2)(torch.zeros(shape))
+
+
+@pytest.mark.parametrize("sizes", [[784, True, 3], [784, False], [True, 3], [784, -3]])
+def test_mlp_rejects_bools_and_negative_sizes_naming_sizes(sizes):
+    with pytest.raises(ValueError, match=r"sizes=\[.*\]: expected at least two positive ints \(not bools\)"):
+        mlp(sizes)

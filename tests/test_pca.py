@@ -62,3 +62,21 @@ def test_bad_arguments_name_what_was_expected():
         fit_pca(torch.zeros(5))
     with pytest.raises(ValueError, match="a, b"):
         principal_angles(torch.zeros(3, 2), torch.zeros(4, 2))
+
+
+@pytest.mark.parametrize("x, error, match", [
+    (torch.arange(12).reshape(6, 2), TypeError, "x: expected a floating-point tensor, got torch.int64"),
+    (torch.tensor([[0.0, 1.0], [math.nan, 2.0], [3.0, 4.0]]), ValueError, "x: expected finite values"),
+    (torch.tensor([[0.0, 1.0], [math.inf, 2.0]]), ValueError, "x: expected finite values"),
+    ([[0.0, 1.0], [2.0, 3.0]], TypeError, "x: expected a floating-point tensor"),
+])
+def test_fit_pca_refuses_integer_or_non_finite_data_naming_x(x, error, match):
+    with pytest.raises(error, match=match):
+        fit_pca(x)
+
+
+def test_fit_pca_keeps_the_float_dtype_it_is_given():
+    x = correlated_data().double()
+    pca = fit_pca(x)
+    assert pca.mean.dtype == pca.components.dtype == pca.variances.dtype == torch.float64
+    torch.testing.assert_close(pca.variances.float(), fit_pca(x.float()).variances, rtol=0, atol=0)

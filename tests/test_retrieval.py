@@ -73,3 +73,11 @@ def test_bad_inputs_raise_naming_the_argument():
         binarize([[0.0, 1.0]])
     with pytest.raises(ValueError, match="n_bits"):
         unpack_bits(packed, 17)
+
+
+def test_a_nan_threshold_and_a_bool_bit_count_are_named():
+    with pytest.raises(ValueError, match="threshold=nan: expected a finite number"):
+        binarize(torch.zeros(2, 3), threshold=float("nan"))
+    with pytest.raises(ValueError, match="n_bits=True"):
+        unpack_bits(pack_bits(np.zeros((2, 8), dtype=np.uint8)), True)
+    assert binarize(torch.tensor([[0.0, 1.0, 2.0]]), threshold=np.array([1.0, 0.5, 3.0])).tolist() == [[0, 1, 0]]
