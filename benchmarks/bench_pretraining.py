@@ -18,12 +18,13 @@ import time
 import torch
 from torch import nn
 
-from course_utils.contrastive import codes, simclr_pretrain
+from course_utils.classifier import accuracy, train_classifier
+from course_utils.contrastive import simclr_pretrain
 from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything
-from course_utils.fewlabels import accuracy, balanced_subset, linear_probe, train_classifier
+from course_utils.device import pick_device, seed_everything, seeded
+from course_utils.fewlabels import balanced_subset, linear_probe
 from course_utils.models import Autoencoder, ConvEncoder
-from course_utils.train import Trainer
+from course_utils.train import Trainer, predict
 
 TARGET_N, TARGET_ACCURACY, TARGET_GAIN = 100, 0.85, 0.10
 WIDTHS = [784, 1000, 1000, 500]
@@ -34,20 +35,19 @@ def mlp_layers():
 
 
 def greedy_pretrain(x, steps, device):
-    """One denoising autoencoder per layer, each on the codes of the frozen layers below."""
+    """One denoising autoencoder per layer, each trained ``steps`` optimizer steps (batches
+    of 128) on the codes of the frozen layers below."""
     def loss(model, batch):
         (h,) = batch
         return ((model(h * (torch.rand_like(h) > 0.2)) - h) ** 2).sum(dim=1).mean()
 
-    torch.manual_seed(0)
-    layers, h = mlp_layers(), x
-    epochs = max(1, round(steps * 128 / len(x)))
-    for layer in layers:
-        ae = Autoencoder(layer, nn.Linear(layer[0].out_features, layer[0].in_features))
-        Trainer(ae, torch.optim.Adam(ae.parameters(), lr=1e-3), loss, device=device,
-                batch_size=128, progress=False).fit(h, epochs)
-        with torch.no_grad():
-            h = layer.eval()(h.to(device)).cpu()
+    with seeded(0):  # the weights and the masking noise
+        layers, h = mlp_layers(), x
+        for layer in layers:
+            ae = Autoencoder(layer, nn.Linear(layer[0].out_features, layer[0].in_features))
+            Trainer(ae, torch.optim.Adam(ae.parameters(), lr=1e-3), loss, device=device,
+                    batch_size=128, progress=False).fit(h, until_step=steps)
+            h = predict(layer, h, device)  # (N, width): the next layer's data
     return nn.Sequential(*layers)
 
 
@@ -58,8 +58,10 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--unlabeled", type=int, default=20_000, help="cap on pretraining images")
     parser.add_argument("--simclr-steps", type=int, default=320, help="chapter: 320 (batches of 256)")
-    parser.add_argument("--greedy-steps", type=int, default=150, help="per layer (chapter: 150)")
-    parser.add_argument("--finetune-steps", type=int, default=200, help="chapter: 200")
+    parser.add_argument("--greedy-steps", type=int, default=150,
+                        help="per layer, batches of 128 (chapter: 150)")
+    parser.add_argument("--finetune-steps", type=int, default=200,
+                        help="per classifier, batches of up to 128 (chapter: 200)")
     parser.add_argument("--skip-greedy", action="store_true", help="only the convnet models")
     parser.add_argument("--device", default=None)
     args = parser.parse_args()
@@ -74,36 +76,36 @@ def main() -> None:
 
     start = time.perf_counter()
     encoder, history = simclr_pretrain(x_unlabeled, steps=args.simclr_steps, device=device)
-    print(f"SimCLR: {len(history)} epochs in {time.perf_counter() - start:.0f} s, NT-Xent "
+    print(f"SimCLR: {history[-1]['step']} steps ({history[-1]['epoch']:.1f} epochs) in "
+          f"{time.perf_counter() - start:.0f} s, NT-Xent "
           f"{history[0]['train_loss']:.2f} -> {history[-1]['train_loss']:.2f}")
-    train_codes, test_codes = codes(encoder, x_train, device), codes(encoder, x_test, device)
+    train_codes = predict(encoder, x_train, device)  # (N, 128) frozen codes
+    test_codes = predict(encoder, x_test, device)
     if not args.skip_greedy:
         start = time.perf_counter()
         stack = greedy_pretrain(x_unlabeled, args.greedy_steps, device)
         print(f"greedy layer-wise pretraining: {time.perf_counter() - start:.0f} s")
 
-    def fit(model, n, seed):
+    def fit(make_encoder, dim, n, seed):
+        """Test accuracy of make_encoder() and a linear head trained on n labels."""
         idx = balanced_subset(y_train, n, seed=seed)
-        train_classifier(model, x_train[idx], y_train[idx], steps=args.finetune_steps,
-                         device=device, seed=seed)
+        with seeded(seed):  # the new weights and the run's random draws
+            model = nn.Sequential(make_encoder(), nn.Linear(dim, 10))
+            train_classifier(model, x_train[idx], y_train[idx], steps=args.finetune_steps,
+                             device=device, seed=seed)
         return accuracy(model, x_test, y_test, device)
 
-    def head(make_encoder, dim, seed):  # seeded before any weight is drawn
-        torch.manual_seed(seed)
-        return nn.Sequential(make_encoder(), nn.Linear(dim, 10))
-
     methods = {
-        "convnet from scratch": lambda n, s: fit(head(lambda: ConvEncoder(128, 16), 128, s), n, s),
+        "convnet from scratch": lambda n, s: fit(lambda: ConvEncoder(128, 16), 128, n, s),
         "SimCLR + linear probe": lambda n, s: linear_probe(
             train_codes[balanced_subset(y_train, n, s)], y_train[balanced_subset(y_train, n, s)],
             test_codes, y_test),
-        "SimCLR + fine-tuning": lambda n, s: fit(head(lambda: copy.deepcopy(encoder), 128, s), n, s),
+        "SimCLR + fine-tuning": lambda n, s: fit(lambda: copy.deepcopy(encoder), 128, n, s),
     }
     if not args.skip_greedy:
         methods["MLP from scratch"] = lambda n, s: fit(
-            head(lambda: nn.Sequential(*mlp_layers()), 500, s), n, s)
-        methods["MLP, greedy pretrained"] = lambda n, s: fit(
-            head(lambda: copy.deepcopy(stack), 500, s), n, s)
+            lambda: nn.Sequential(*mlp_layers()), 500, n, s)
+        methods["MLP, greedy pretrained"] = lambda n, s: fit(lambda: copy.deepcopy(stack), 500, n, s)
     baseline = {"SimCLR + linear probe": "convnet from scratch",
                 "SimCLR + fine-tuning": "convnet from scratch",
                 "MLP, greedy pretrained": "MLP from scratch"}

@@ -15,11 +15,13 @@ import time
 
 import torch
 
-from course_utils.contrastive import codes, simclr_pretrain
+from course_utils.classifier import accuracy
+from course_utils.contrastive import simclr_pretrain
 from course_utils.data import load_mnist
 from course_utils.device import pick_device, seed_everything
-from course_utils.fewlabels import accuracy, balanced_subset, linear_probe
+from course_utils.fewlabels import balanced_subset, linear_probe
 from course_utils.semisupervised import active_learning_curve, train_gamma
+from course_utils.train import predict
 
 N_LABELS = 100
 
@@ -34,8 +36,10 @@ def main() -> None:
     parser.add_argument("--data", default=None, help="load_mnist source (default: its own)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds for the 100-label runs")
     parser.add_argument("--al-seeds", type=int, default=5, help="seeds for active learning")
-    parser.add_argument("--gamma-steps", type=int, default=1200)
-    parser.add_argument("--simclr-steps", type=int, default=320)
+    parser.add_argument("--gamma-steps", type=int, default=1200,
+                        help="optimizer steps per Gamma-model run (batches of 100)")
+    parser.add_argument("--simclr-steps", type=int, default=320,
+                        help="SimCLR optimizer steps (batches of 256)")
     args = parser.parse_args()
 
     seed_everything(0)
@@ -47,7 +51,7 @@ def main() -> None:
 
     start = time.perf_counter()
     encoder, _ = simclr_pretrain(x[:20_000], steps=args.simclr_steps, device=device, seed=0)
-    train_codes, test_codes = codes(encoder, x, device), codes(encoder, x_test, device)
+    train_codes, test_codes = predict(encoder, x, device), predict(encoder, x_test, device)
     print(f"SimCLR pretraining: {time.perf_counter() - start:.0f} s")
 
     acc = {"Gamma-model": [], "same network, labels only": [], "SimCLR + linear probe": []}
