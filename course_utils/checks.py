@@ -72,3 +72,18 @@ def sequence(name: str, value) -> list:
     except TypeError:
         raise TypeError(f"{name}: expected a sequence of values, got {type(value).__name__}") from None
     return list(items)
+
+
+def class_labels(name: str, labels, n_classes: int | None = None) -> torch.Tensor:
+    """``labels`` if it is a non-empty 1-D integer tensor of classes (in 0..n_classes - 1
+    when n_classes is given), else an error naming ``name``."""
+    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.dtype.is_floating_point \
+            or labels.dtype == torch.bool:
+        got = getattr(labels, "dtype", type(labels).__name__)
+        raise TypeError(f"{name}: expected a 1-D integer tensor of class labels, got {got}")
+    if len(labels) == 0:
+        raise ValueError(f"{name}: expected at least one label")
+    if n_classes is not None and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{name}: expected class labels in 0..{n_classes - 1}, got "
+                         f"{labels.min().item()}..{labels.max().item()}")
+    return labels

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numbers
 import os
 import random
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import torch
@@ -92,3 +92,16 @@ def grad_scaler(device: torch.device, enabled: bool = True) -> torch.amp.GradSca
     """A loss scaler that is active only where autocast runs in float16."""
     active = enabled and amp_dtype(device) == torch.float16
     return torch.amp.GradScaler(device.type if active else "cpu", enabled=active)
+
+
+@contextmanager
+def seeded(seed: int):
+    """Run the block with torch's global RNG seeded to ``seed`` (CPU and the current device),
+    then restore the state it had: a helper that needs repeatable draws leaves the caller's
+    random stream as it found it."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed={seed!r}: expected a non-negative int")
+    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices, device_type="cuda"):
+        torch.manual_seed(int(seed))
+        yield

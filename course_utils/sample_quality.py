@@ -14,7 +14,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.fewlabels import train_classifier
+from course_utils.classifier import classify, train_classifier
+from course_utils.device import seeded
+from course_utils.train import predict
 
 
 class DigitClassifier(nn.Module):
@@ -46,37 +48,34 @@ def _check_images(images) -> None:
 def train_digit_classifier(x: torch.Tensor, y: torch.Tensor, *, device, steps: int = 600,
                            batch_size: int = 128, seed: int = 0) -> DigitClassifier:
     """A DigitClassifier trained on (N, 784) images and (N,) labels for about ``steps`` Adam
-    steps (whole epochs, by ``fewlabels.train_classifier``); returned in eval mode on ``device``."""
+    steps (by ``classifier.train_classifier``, its random draws from ``seed``); returned in
+    eval mode on ``device``."""
     _check_images(x)
     if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
         raise ValueError(f"y: expected ({len(x)},) labels, got {getattr(y, 'shape', y)!r}")
-    torch.manual_seed(seed)
-    model = DigitClassifier()
-    train_classifier(model, x, y, steps=steps, device=device, batch_size=batch_size, seed=seed)
+    with seeded(seed):
+        model = DigitClassifier()
+        train_classifier(model, x, y, steps=steps, device=device, batch_size=batch_size, seed=seed)
     return model.eval()
 
 
-@torch.no_grad()
-def predict(classifier: nn.Module, images: torch.Tensor, device, batch_size: int = 1000):
+def class_confidence(classifier: nn.Module, images: torch.Tensor, device):
     """(labels (N,), confidence (N,)): the classifier's most probable class and its probability."""
     _check_images(images)
-    probs = torch.cat([F.softmax(classifier(chunk.to(device)), 1).cpu()
-                       for chunk in images.split(batch_size)])  # (N, 10)
-    confidence, labels = probs.max(1)
+    confidence, labels = F.softmax(predict(classifier, images, device), 1).max(1)  # (N,), (N,)
     return labels, confidence
 
 
-@torch.no_grad()
-def features(classifier: nn.Module, images: torch.Tensor, device, batch_size: int = 1000):
+def features(classifier: nn.Module, images: torch.Tensor, device):
     """The classifier's (N, feature_dim) features of (N, 784) images, on the CPU."""
     _check_images(images)
-    return torch.cat([classifier.features(chunk.to(device)).cpu() for chunk in images.split(batch_size)])
+    return predict(classifier.features, images, device)
 
 
 def class_histogram(classifier: nn.Module, images: torch.Tensor, device) -> torch.Tensor:
     """(10,) counts of the classes the classifier assigns to ``images`` (N, 784) in [0, 1]."""
-    labels, _ = predict(classifier, images, device)
-    return torch.bincount(labels, minlength=10)
+    _check_images(images)
+    return torch.bincount(classify(classifier, images, device), minlength=10)
 
 
 def histogram_entropy(counts: torch.Tensor) -> float:

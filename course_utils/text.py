@@ -53,14 +53,15 @@ def load_20newsgroups(cache_dir: Path | None = None, source: str | None = None) 
     from sklearn.datasets import fetch_20newsgroups
 
     cache_dir = Path(cache_dir) if cache_dir is not None else default_text_dir()
-    cache_dir.mkdir(parents=True, exist_ok=True)
     parts = {}
     try:
+        cache_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder: skipped as offline
         for subset in ("train", "test"):
             parts[subset] = fetch_20newsgroups(data_home=str(cache_dir), subset=subset,
                                                remove=("headers", "footers", "quotes"))
     except Exception as error:  # noqa: BLE001 - no network, a firewall, a broken mirror
-        print(f"text: could not load 20 Newsgroups ({str(error)[:60]}); skipping it")
+        print(f"text: could not load 20 Newsgroups into {cache_dir} ({str(error)[:60]}); "
+              "skipping it")
         return None
     train, test = parts["train"], parts["test"]
     return TextData(list(train.data), np.asarray(train.target), list(test.data),

@@ -90,3 +90,20 @@ def test_sequence_lists_iterables_but_refuses_strings_and_non_iterables():
         sequence("header", "ab")
     with pytest.raises(TypeError, match="rows: expected a sequence of values, got int"):
         sequence("rows", 3)
+
+
+def test_class_labels_accepts_integer_labels_and_names_bad_ones():
+    import torch
+
+    from course_utils.checks import class_labels
+
+    y = torch.tensor([0, 3, 9])
+    assert class_labels("y", y, 10) is y
+    assert class_labels("y", y.int()) is not None  # any integer dtype without n_classes
+    for bad, error in ((torch.tensor([0.0, 1.0]), TypeError), (torch.tensor([[1, 2]]), TypeError),
+                       ([1, 2], TypeError), (torch.tensor([True]), TypeError),
+                       (torch.tensor([], dtype=torch.long), ValueError)):
+        with pytest.raises(error, match="^y: expected"):
+            class_labels("y", bad, 10)
+    with pytest.raises(ValueError, match=r"y: expected class labels in 0\.\.9, got 0\.\.10"):
+        class_labels("y", torch.tensor([0, 10]), 10)

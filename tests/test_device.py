@@ -204,3 +204,56 @@ def test_pick_device_takes_a_torch_device(availability):
     assert pick_device(torch.device("cpu")) == torch.device("cpu")
     with pytest.raises(RuntimeError, match="no CUDA device"):
         pick_device(torch.device("cuda"))
+
+
+# ----- seeded: repeatable draws inside a block, the caller's stream left alone ------------------
+def test_seeded_repeats_its_draws_and_restores_the_global_stream():
+    from course_utils.device import seeded
+
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    with seeded(7):
+        first = torch.rand(3)
+    assert torch.equal(torch.get_rng_state(), state)
+    with seeded(7):
+        assert torch.equal(torch.rand(3), first)
+    with pytest.raises(ValueError, match="seed=-1"):
+        with seeded(-1):
+            pass
+
+
+def _tiny_runs():
+    from course_utils.conditional_gan import train_conditional_gan
+    from course_utils.contrastive import simclr_pretrain
+    from course_utils.sample_quality import train_digit_classifier
+    from course_utils.semisupervised import train_gamma
+
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(16, 784, generator=g), torch.arange(16) % 10
+    cpu = torch.device("cpu")
+    return {
+        "train_conditional_gan": lambda seed: train_conditional_gan(
+            x, y, device=cpu, steps=2, seed=seed, batch_size=8)[0].state_dict(),
+        "simclr_pretrain": lambda seed: simclr_pretrain(
+            x, steps=1, device=cpu, seed=seed, batch_size=8)[0].state_dict(),
+        "train_digit_classifier": lambda seed: train_digit_classifier(
+            x, y, device=cpu, steps=1, batch_size=8, seed=seed).state_dict(),
+        "train_gamma": lambda seed: train_gamma(
+            x[:10], y[:10], x, lam=1.0, steps=1, device=cpu, seed=seed,
+            batch_size=8).model.state_dict(),
+    }
+
+
+@pytest.mark.parametrize("name", ["train_conditional_gan", "simclr_pretrain",
+                                  "train_digit_classifier", "train_gamma"])
+def test_training_helpers_take_a_seed_and_leave_the_global_stream_alone(name):
+    run = _tiny_runs()[name]
+    torch.manual_seed(99)
+    state = torch.get_rng_state()
+    first = run(3)
+    assert torch.equal(torch.get_rng_state(), state), f"{name} reseeded the global RNG"
+    torch.manual_seed(12345)  # another caller state: the same seed still gives the same model
+    again = run(3)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    other = run(4)
+    assert any(not torch.equal(first[k], other[k]) for k in first)

@@ -36,7 +36,7 @@ def test_trainer_keeps_data_on_the_gpu_and_runs_forward_in_reduced_precision():
     # 7x; seen on an H200 and on the CPU alike), which made this test fail on its first GPU run
     trainer = Trainer(model, torch.optim.Adam(model.parameters(), 5e-2), loss_fn,
                       device=pick_device(), batch_size=64, progress=False)
-    history = trainer.fit(regression(), epochs=20)
+    history = trainer.fit(regression(), until_epoch=20)
     assert seen["data_device"] == "cuda"
     assert seen["forward_dtype"] == amp_dtype(torch.device("cuda"))
     assert next(model.parameters()).device.type == "cuda"
@@ -54,7 +54,7 @@ def test_amp_off_keeps_float32_on_the_gpu():
 
     model = nn.Linear(8, 1)
     Trainer(model, torch.optim.SGD(model.parameters(), 1e-2), loss_fn, device=pick_device(),
-            amp=False, progress=False).fit(regression(), epochs=1)
+            amp=False, progress=False).fit(regression(), until_epoch=1)
     assert seen["dtype"] == torch.float32
 
 
@@ -75,10 +75,10 @@ def test_a_gpu_checkpoint_resumes_on_the_cpu(tmp_path):
                        checkpoint_path=tmp_path / "ckpt.pt", progress=False)
 
     on_gpu = make(pick_device())
-    on_gpu.fit(regression(), epochs=2)
+    on_gpu.fit(regression(), until_epoch=2)
     on_cpu = make(torch.device("cpu"))
-    on_cpu.fit(regression(), epochs=3)  # resumes after epoch 2, trains one more on the CPU
-    assert on_cpu.epoch == 3 and on_cpu.history[:2] == on_gpu.history
+    on_cpu.fit(regression(), until_epoch=3)  # resumes after epoch 2, trains one more on the CPU
+    assert on_cpu.history[-1]["epoch"] == 3 and on_cpu.history[:2] == on_gpu.history
     assert next(on_cpu.model.parameters()).device.type == "cpu"
 
 

