@@ -1,5 +1,6 @@
 """Tests of course_utils.gan: the losses against their formulas, GANTrainer (both optimizers step,
-metrics recorded, checkpoint resume), the DCGAN shapes, packing, slerp, and the mode counts."""
+metrics recorded, checkpoint resume), the DCGAN shapes, packing, and slerp. The ring data and
+the mode counts live in course_utils.toy_data (tests/test_toy_data.py)."""
 
 import math
 
@@ -7,9 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from course_utils.gan import (GAN, GANTrainer, MinibatchStd, Pack, count_modes, dcgan,
-                              dcgan_init_, discriminator_loss, generator_loss, grid,
-                              mlp_discriminator, mlp_generator, ring, slerp)
+from course_utils.gan import (GAN, GANTrainer, MinibatchStd, Pack, dcgan, dcgan_init_,
+                              discriminator_loss, generator_loss, mlp_discriminator,
+                              mlp_generator, slerp)
+from course_utils.toy_data import ring
 
 
 def test_losses_match_their_formulas():
@@ -114,24 +116,6 @@ def test_slerp_ends_and_norm():
     assert path.shape == (5, 2)
     assert torch.allclose(path[0], z0, atol=1e-5) and torch.allclose(path[-1], z1, atol=1e-5)
     assert torch.allclose(path[2], torch.tensor([1.0, 2.0]) / math.sqrt(2), atol=1e-5)
-
-
-def test_mixtures_and_mode_counts():
-    mixture = ring(8, radius=2.0, std=0.05)
-    assert mixture.modes == 8 and torch.allclose(mixture.center_tensor().norm(dim=1), torch.tensor(2.0))
-    assert grid(5).modes == 25
-    full = count_modes(mixture.sample(2000, torch.Generator().manual_seed(0)), mixture)
-    assert full["modes"] == 8 and full["high_quality"] > 0.98
-    collapsed = mixture.center_tensor()[:3].repeat(100, 1)  # every sample on 3 centers
-    counts = count_modes(collapsed, mixture)
-    assert counts["modes"] == 3 and counts["high_quality"] == 1.0 and counts["visited"] == 3
-    assert full["visited"] == 8
-    blurred = mixture.center_tensor()[:1] + 0.4 * torch.randn(800, 2, generator=torch.Generator().manual_seed(0))
-    assert count_modes(blurred, mixture)["visited"] <= 3
-    assert count_modes(blurred, mixture)["modes"] <= 1
-    assert count_modes(torch.zeros(50, 2), mixture)["high_quality"] == 0.0
-    with pytest.raises(ValueError, match="samples"):
-        count_modes(torch.zeros(5, 3), mixture)
 
 
 def test_dcgan_init_draws_the_papers_weights_and_leaves_embeddings_alone():
