@@ -1,11 +1,10 @@
 """Generative adversarial networks: the losses, a GANTrainer (the course Trainer with a two-optimizer
-step), DCGAN-style networks for 28x28 digits, PacGAN packing, and a ring of Gaussians with mode counts.
+step and hooks for conditional GANs), DCGAN-style networks for 28x28 digits, PacGAN packing,
+minibatch standard deviation, and spherical interpolation. The 2-D rings and grids of Gaussians
+and their mode counts are in toy_data.
 """
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -13,7 +12,7 @@ from torch.nn import functional as F
 
 from course_utils.checks import positive_int
 from course_utils.device import autocast
-from course_utils.train import Trainer
+from course_utils.train import Trainer, eval_mode
 
 GENERATOR_LOSSES = ("non_saturating", "saturating")
 
@@ -52,21 +51,31 @@ class GAN(nn.Module):
         return z.to(device)
 
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """n samples from G in eval mode (batch norm uses its running statistics)."""
-        was_training = self.training
-        self.eval()
-        try:
-            return self.generator(self.noise(positive_int("n", n), generator))
-        finally:
-            self.train(was_training)
+    def sample(self, n: int | None = None, generator: torch.Generator | None = None,
+               z: torch.Tensor | None = None) -> torch.Tensor:
+        """Samples from G in eval mode (batch norm uses its running statistics): n of them from
+        latents drawn with ``generator``, or one for each row of given latents z (N, latent_dim)."""
+        z = self.noise(positive_int("n", n), generator) if z is None else self.check_latents(z)
+        with eval_mode(self):
+            return self.generator(z.to(next(self.parameters()).device))
+
+    def check_latents(self, z, n: int | None = None) -> torch.Tensor:
+        """z if it is a (N, latent_dim) tensor (N = n if given), else a ValueError naming z."""
+        rows = "N" if n is None else n
+        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim or (
+                n is not None and len(z) != n):
+            raise ValueError(f"z: expected shape ({rows}, {self.latent_dim}), "
+                             f"got {getattr(z, 'shape', type(z).__name__)}")
+        return z
 
 
 class GANTrainer(Trainer):
     """The course Trainer with the step overridden: one D update, then one G update per batch.
 
-    optimizers: {"discriminator": ..., "generator": ...}. Metrics per epoch: d_loss, g_loss,
-    and d_real / d_fake, D's mean probability of "real" on real and on generated samples.
+    optimizers: {"discriminator": ..., "generator": ...}. Metrics: d_loss, g_loss, and d_real /
+    d_fake, D's mean probability of "real" on real and on generated samples; ``evaluate``
+    measures them without updating. A conditional GAN overrides the hooks ``generate``,
+    ``discriminate`` and ``extra_loss``, not the step.
     """
 
     def __init__(self, gan: GAN, optimizers: dict, *, device, generator_loss: str = "non_saturating",
@@ -81,21 +90,50 @@ class GANTrainer(Trainer):
         super().__init__(gan, optimizers, device=device, **kwargs)
         self.generator_loss = generator_loss
 
+    # ----- hooks ------------------------------------------------------------------------
+    def generate(self, batch) -> torch.Tensor:
+        """Fakes for this batch: G(z), one per real sample."""
+        z = torch.randn(len(batch[0]), self.model.latent_dim, device=self.device)  # (B, latent_dim)
+        return self.model.generator(z)
+
+    def discriminate(self, x: torch.Tensor, batch) -> torch.Tensor:
+        """D's logits for x (real or fake) in this batch."""
+        return self.model.discriminator(x)
+
+    def extra_loss(self, x: torch.Tensor, batch) -> torch.Tensor | float:
+        """Added to D's loss on the real x and to G's loss on the fakes: none here."""
+        return 0.0
+
+    # ----- the two players' losses, and the step -----------------------------------------
+    def d_metrics(self, batch) -> tuple[torch.Tensor, dict]:
+        """(the fakes, D's metrics): real -> 1, fake -> 0, no gradient into G."""
+        real = batch[0]  # (B, ...) on the device
+        with autocast(self.device, self.amp):
+            fake = self.generate(batch)
+            real_logits = self.discriminate(real, batch)
+            fake_logits = self.discriminate(fake.detach(), batch)
+            d_loss = discriminator_loss(real_logits, fake_logits) + self.extra_loss(real, batch)
+        return fake, {"d_loss": d_loss, "d_real": torch.sigmoid(real_logits).mean(),
+                      "d_fake": torch.sigmoid(fake_logits).mean()}
+
+    def g_loss(self, fake: torch.Tensor, batch) -> torch.Tensor:
+        """G's loss: make D call the fakes real."""
+        with autocast(self.device, self.amp):
+            return (generator_loss(self.discriminate(fake, batch), self.generator_loss)
+                    + self.extra_loss(fake, batch))
+
     def train_step(self, batch):
-        gan, real = self.model, batch[0]  # real: (B, ...) on the device
-        z = torch.randn(len(real), gan.latent_dim, device=self.device)  # (B, latent_dim)
-        with autocast(self.device, self.amp):  # 1. D: real -> 1, fake -> 0
-            fake = gan.generator(z)
-            real_logits = gan.discriminator(real)
-            fake_logits = gan.discriminator(fake.detach())  # no gradient into G here
-            d_loss = discriminator_loss(real_logits, fake_logits)
-        self.optimize(d_loss, self.optimizers["discriminator"])
-        with autocast(self.device, self.amp):  # 2. G: make D call the fakes real
-            g_loss = generator_loss(gan.discriminator(fake), self.generator_loss)
-        self.optimize(g_loss, self.optimizers["generator"])
-        return {"d_loss": d_loss, "g_loss": g_loss,
-                "d_real": torch.sigmoid(real_logits).mean(),
-                "d_fake": torch.sigmoid(fake_logits).mean()}
+        fake, metrics = self.d_metrics(batch)  # 1. D
+        self.optimize(metrics["d_loss"], self.optimizers["discriminator"])
+        metrics["g_loss"] = self.g_loss(fake, batch)  # 2. G, against the updated D
+        self.optimize(metrics["g_loss"], self.optimizers["generator"])
+        return metrics
+
+    @torch.no_grad()
+    def eval_step(self, batch):
+        fake, metrics = self.d_metrics(batch)
+        metrics["g_loss"] = self.g_loss(fake, batch)
+        return metrics
 
 
 # ----- networks ---------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ def test_gan_trainer_steps_both_optimizers_and_records_metrics():
               for name in ("generator", "discriminator")}
     trainer = GANTrainer(gan, opts, device="cpu", batch_size=32, progress=False)
     data = ring().sample(64, torch.Generator().manual_seed(0))
-    history = trainer.fit(data, epochs=2)
+    history = trainer.fit(data, until_epoch=2)
     for name, params in before.items():
         after = list(getattr(gan, name).parameters())
         assert all(not torch.equal(a, b) for a, b in zip(params, after)), name
@@ -73,18 +73,18 @@ def test_gan_checkpoint_resume_matches_an_uninterrupted_run(tmp_path):
     data = ring().sample(96, torch.Generator().manual_seed(1))
     gan, opts = ring_gan(seed=3)
     straight = GANTrainer(gan, opts, device="cpu", batch_size=32, progress=False, seed=5)
-    straight.fit(data, epochs=4)
+    straight.fit(data, until_epoch=4)
 
     path = tmp_path / "gan.pt"
     gan_a, opts_a = ring_gan(seed=3)
     GANTrainer(gan_a, opts_a, device="cpu", batch_size=32, progress=False, seed=5,
-               checkpoint_path=path).fit(data, epochs=2)
+               checkpoint_path=path).fit(data, until_epoch=2)
     torch.manual_seed(1234)  # a fresh process: other random state, other initial weights
     gan_b, opts_b = ring_gan(seed=9)
     resumed = GANTrainer(gan_b, opts_b, device="cpu", batch_size=32, progress=False, seed=5,
                          checkpoint_path=path)
-    resumed.fit(data, epochs=4)
-    assert resumed.epoch == 4 and len(resumed.history) == 4
+    resumed.fit(data, until_epoch=4)
+    assert resumed.step == 4 * 3 and len(resumed.history) == 4
     for a, b in zip(gan.state_dict().values(), gan_b.state_dict().values()):
         assert torch.allclose(a.float(), b.float(), atol=1e-6)
     assert resumed.history[-1]["train_g_loss"] == pytest.approx(straight.history[-1]["train_g_loss"])
@@ -126,3 +126,49 @@ def test_dcgan_init_draws_the_papers_weights_and_leaves_embeddings_alone():
     assert abs(net[1].weight.std().item() - 0.02) < 0.002 and not net[1].bias.any()
     assert abs(net[2].weight.mean().item() - 1.0) < 0.01 and net[2].weight.std() < 0.03
     assert torch.equal(net[0].weight, embedding)
+
+
+def test_gan_trainer_evaluates_both_players_without_updating_them():
+    gan, opts = ring_gan()
+    trainer = GANTrainer(gan, opts, device="cpu", batch_size=32, progress=False)
+    data = ring().sample(64, torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in gan.state_dict().items()}
+    torch.manual_seed(0)
+    result = trainer.evaluate(data)
+    assert set(result) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(math.isfinite(v) for v in result.values()) and 0 <= result["d_real"] <= 1
+    for key, value in gan.state_dict().items():
+        assert torch.equal(before[key], value), key
+    assert not any(opt.state for opt in opts.values())
+    history = trainer.fit(data, until_epoch=1, valid=data[:32])
+    assert {"valid_d_loss", "valid_g_loss", "valid_d_real", "valid_d_fake"} <= set(history[-1])
+
+
+def test_gan_eval_losses_are_the_game_s_losses_on_the_batch():
+    """eval_step measures what train_step optimises: with the same latents, the same D and G losses."""
+    gan, opts = ring_gan()
+    trainer = GANTrainer(gan, opts, device="cpu", batch_size=32, progress=False)
+    real = ring().sample(32, torch.Generator().manual_seed(0))
+    torch.manual_seed(7)
+    got = trainer.eval_step((real,))
+    torch.manual_seed(7)
+    z = torch.randn(32, gan.latent_dim)
+    fake = gan.generator(z)
+    assert torch.allclose(got["d_loss"], discriminator_loss(gan.discriminator(real), gan.discriminator(fake)))
+    assert torch.allclose(got["g_loss"], generator_loss(gan.discriminator(fake)))
+
+
+def test_sample_takes_given_latents_in_eval_mode():
+    gan, _ = ring_gan()
+    gan.train()
+    z = torch.randn(5, gan.latent_dim)
+    with torch.no_grad():
+        expected = gan.eval().generator(z)
+    gan.train()
+    assert torch.equal(gan.sample(z=z), expected)
+    assert gan.training
+    assert gan.sample(3, torch.Generator().manual_seed(0)).shape == (3, 2)
+    with pytest.raises(ValueError, match="z"):
+        gan.sample(z=torch.randn(5, gan.latent_dim + 1))
+    with pytest.raises(ValueError, match="n"):
+        gan.sample()
