@@ -4,15 +4,13 @@ domain-adversarial training (gradient reversal, a shifted target domain)."""
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.checks import positive_int
+from course_utils.checks import positive_float, positive_int, probability
 from course_utils.models import ConvEncoder, Reshape, mlp
-from course_utils.train import Trainer
+from course_utils.train import Trainer, eval_mode
 
 
 def _check_eps(eps) -> float:
@@ -30,38 +28,42 @@ def _input_grad(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Ten
     return grad
 
 
-def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:
-    """Fast gradient sign method (Goodfellow et al. 2015): one step of size ``eps`` along the
-    sign of the loss gradient, x' = clip(x + eps * sign(grad_x C(x, y)), 0, 1)."""
+def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor,
+         eps: float) -> torch.Tensor:
+    """Fast gradient sign method (Goodfellow et al. 2015): one step of size
+    ``eps`` along the sign of the loss gradient,
+    x' = clip(x + eps * sign(grad_x C(x, y)), 0, 1)."""
     eps = _check_eps(eps)
     return (x + eps * _input_grad(model, x, y).sign()).clamp(0, 1).detach()
 
 
-def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, steps: int = 10,
-        step_size: float | None = None, random_start: bool = True) -> torch.Tensor:
-    """Projected gradient descent (Madry et al. 2018): FGSM steps of ``step_size`` (default
-    2.5 eps / steps), each followed by projection back into the L-inf ball of radius eps
-    around x and into [0, 1]; starts from a random point of the ball."""
+def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
+        steps: int = 10, step_size: float | None = None,
+        random_start: bool = True) -> torch.Tensor:
+    """Projected gradient descent (Madry et al. 2018): FGSM steps of
+    ``step_size`` (default 2.5 eps / steps), each followed by projection back
+    into the L-inf ball of radius eps around x and into [0, 1]; starts from a
+    random point of the ball."""
     eps, steps = _check_eps(eps), positive_int("steps", steps)
     if eps == 0:
         return x.detach().clone()  # the ball is a single point
     step_size = 2.5 * eps / steps if step_size is None else step_size
-    if isinstance(step_size, bool) or not isinstance(step_size, (int, float)) or step_size <= 0:
-        raise ValueError(f"step_size={step_size!r}: expected a positive number")
+    positive_float("step_size", step_size)
     x_adv = x + eps * (2 * torch.rand_like(x) - 1) if random_start else x
     for _ in range(steps):
-        x_adv = x_adv.clamp(0, 1) + step_size * _input_grad(model, x_adv.clamp(0, 1), y).sign()
-        x_adv = torch.min(torch.max(x_adv, x - eps), x + eps)  # back into the eps-ball
+        x_adv = x_adv.clamp(0, 1)
+        x_adv = x_adv + step_size * _input_grad(model, x_adv, y).sign()
+        x_adv = torch.min(torch.max(x_adv, x - eps), x + eps)  # into the ball
     return x_adv.clamp(0, 1).detach()
 
 
-def fool(model: nn.Module, x: torch.Tensor, target: torch.Tensor, lam: float = 1.0,
-         steps: int = 200, lr: float = 0.005) -> torch.Tensor:
-    """Szegedy et al. (2014): the smallest-looking change delta that makes ``model`` say
-    ``target``: minimise C(x + delta, target) + lam * ||delta||_2 per image (Adam on delta),
-    keeping x + delta in [0, 1]. Returns x + delta."""
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or lam < 0:
-        raise ValueError(f"lam={lam!r}: expected a non-negative number")
+def fool(model: nn.Module, x: torch.Tensor, target: torch.Tensor,
+         lam: float = 1.0, steps: int = 200, lr: float = 0.005) -> torch.Tensor:
+    """Szegedy et al. (2014): the smallest-looking change delta that makes
+    ``model`` say ``target``: minimise C(x + delta, target) + lam * ||delta||_2
+    per image (Adam on delta), keeping x + delta in [0, 1].
+    Returns x + delta."""
+    lam = positive_float("lam", lam, allow_zero=True)
     steps = positive_int("steps", steps)
     delta = torch.zeros_like(x, requires_grad=True)
     optimizer = torch.optim.Adam([delta], lr=lr)
@@ -76,10 +78,12 @@ def fool(model: nn.Module, x: torch.Tensor, target: torch.Tensor, lam: float = 1
     return (x + delta).detach()
 
 
-def fooling_images(model: nn.Module, x_start: torch.Tensor, target: torch.Tensor,
-                   steps: int = 20, step_size: float = 0.01) -> torch.Tensor:
-    """Nguyen et al. (2015) by gradient ascent: from ``x_start`` (noise, say), signed steps
-    up log p(target | x), x kept in [0, 1]; no bound on the change, but few small steps."""
+def fooling_images(model: nn.Module, x_start: torch.Tensor,
+                   target: torch.Tensor, steps: int = 20,
+                   step_size: float = 0.01) -> torch.Tensor:
+    """Nguyen et al. (2015) by gradient ascent: from ``x_start`` (noise, say),
+    signed steps up log p(target | x), x kept in [0, 1]; no bound on the
+    change, but few small steps."""
     steps = positive_int("steps", steps)
     x = x_start.detach()
     for _ in range(steps):
@@ -87,17 +91,20 @@ def fooling_images(model: nn.Module, x_start: torch.Tensor, target: torch.Tensor
     return x.detach()
 
 
-def adversarial_training_loss(eps: float, attack=fgsm, clean_weight: float = 0.5, **attack_args):
-    """A Trainer loss_fn: clean_weight * C(x, y) + (1 - clean_weight) * C(attack(x), y), the
-    adversarial objective of Goodfellow et al. (2015); ``attack`` is fgsm or pgd."""
+def adversarial_training_loss(eps: float, attack=fgsm,
+                              clean_weight: float = 0.5, **attack_args):
+    """A Trainer loss_fn, the adversarial objective of Goodfellow et al.
+    (2015): clean_weight * C(x, y) + (1 - clean_weight) * C(attack(x), y);
+    ``attack`` is fgsm or pgd."""
     eps = _check_eps(eps)
-    if not 0 <= clean_weight <= 1:
-        raise ValueError(f"clean_weight={clean_weight!r}: expected a number in [0, 1]")
+    clean_weight = probability("clean_weight", clean_weight)
 
     def loss_fn(model: nn.Module, batch) -> dict[str, torch.Tensor]:
         x, y = batch
-        x_adv = attack(model, x, y, eps, **attack_args)  # made with the current weights
-        clean, adv = F.cross_entropy(model(x), y), F.cross_entropy(model(x_adv), y)
+        # made on the fly, with the current weights
+        x_adv = attack(model, x, y, eps, **attack_args)
+        clean = F.cross_entropy(model(x), y)
+        adv = F.cross_entropy(model(x_adv), y)
         return {"loss": clean_weight * clean + (1 - clean_weight) * adv,
                 "clean_loss": clean.detach(), "adversarial_loss": adv.detach()}
 
@@ -107,23 +114,16 @@ def adversarial_training_loss(eps: float, attack=fgsm, clean_weight: float = 0.5
 def train_with_loss(model: nn.Module, data, loss_fn, *, steps: int, device: torch.device,
                     lr: float = 2e-3, one_cycle: bool = True, batch_size: int = 128,
                     seed: int = 0) -> Trainer:
-    """Adam on ``loss_fn`` for about ``steps`` mini-batch steps (whole epochs, at least one),
-    with a one-cycle learning-rate schedule unless ``one_cycle=False``. Returns the Trainer."""
+    """Adam on ``loss_fn`` for ``steps`` mini-batch steps, with a one-cycle learning-rate
+    schedule unless ``one_cycle=False``. Returns the Trainer."""
     positive_int("steps", steps)
-    n = len(data[0])
-    epochs = max(1, round(steps * batch_size / n))
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, lr, total_steps=epochs * math.ceil(n / batch_size)) if one_cycle else None)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
+                 if one_cycle else None)
     trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=batch_size,
                       scheduler=scheduler, progress=False, seed=seed)
-    trainer.fit(data, epochs)
+    trainer.fit(data, until_step=steps)
     return trainer
-
-
-@torch.no_grad()
-def _predict(model, x):
-    return model(x).argmax(dim=1)
 
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,
@@ -132,17 +132,14 @@ def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: 
     computed in eval mode in batches on ``device``."""
     if len(x) != len(y):
         raise ValueError(f"x, y: expected the same length, got {len(x)} and {len(y)}")
-    was_training = model.training
-    model.eval()
     correct = 0
-    try:
+    with eval_mode(model):
         for i in range(0, len(x), positive_int("batch_size", batch_size)):
             xb, yb = x[i:i + batch_size].to(device), y[i:i + batch_size].to(device)
             if attack is not None:
                 xb = attack(model, xb, yb, **attack_args)
-            correct += (_predict(model, xb) == yb).sum().item()
-    finally:
-        model.train(was_training)
+            with torch.no_grad():
+                correct += (model(xb).argmax(dim=1) == yb).sum().item()
     return correct / len(x)
 
 
@@ -152,7 +149,8 @@ def conv_classifier(channels: int = 16) -> nn.Sequential:
 
 
 class GradientReversalFunction(torch.autograd.Function):
-    """Identity on the way forward; multiplies the gradient by -lam on the way back."""
+    """Identity on the way forward; multiplies the gradient by -lam on the way
+    back."""
 
     @staticmethod
     def forward(ctx, x, lam):
@@ -211,30 +209,42 @@ def ganin_mnist_net(lam: float = 0.1) -> DomainAdversarialNet:
     return DomainAdversarialNet(features, mlp([768, 100, 100, 10]), mlp([768, 100, 1]), lam)
 
 
-def domain_adversarial_loss(model: DomainAdversarialNet, batch) -> dict[str, torch.Tensor]:
-    """A Trainer loss_fn on (labeled source x, y; unlabeled target x) batches: the label loss
-    on the source plus the domain loss on both; through the reversal, the features learn to
-    hide the domain while the domain head learns to find it."""
+def domain_adversarial_loss(model: DomainAdversarialNet,
+                            batch) -> dict[str, torch.Tensor]:
+    """A Trainer loss_fn on (labeled source x, y; unlabeled target x) batches:
+    the label loss on the source plus the domain loss on both; through the
+    reversal, the features learn to hide the domain while the domain head
+    learns to find it."""
     x_source, y_source, x_target = batch
     label_loss = F.cross_entropy(model(x_source), y_source)
     logits = model.domain_logit(torch.cat([x_source, x_target]))  # (2B,)
-    domains = torch.cat([torch.zeros(len(x_source)), torch.ones(len(x_target))]).to(logits)
+    domains = torch.cat([torch.zeros(len(x_source)),  # source 0, target 1
+                         torch.ones(len(x_target))]).to(logits)
     domain_loss = F.binary_cross_entropy_with_logits(logits.float(), domains)
     return {"loss": label_loss + domain_loss, "label_loss": label_loss.detach(),
             "domain_loss": domain_loss.detach()}
 
 
-def shifted_domain(x: torch.Tensor, seed: int = 0, grid: int = 4,
-                   brightness: float = 0.6) -> torch.Tensor:
-    """A target domain in the spirit of MNIST-M, in grey: each (N, 784) digit blended with a
-    random smooth background b in [0, brightness] as |b - digit| (b = 1 would invert it)."""
+def _check_shift(x: torch.Tensor, seed: int, grid: int, brightness: float) -> None:
     if x.ndim != 2 or x.shape[1] != 784:
         raise ValueError(f"x: expected (N, 784) images, got shape {tuple(x.shape)}")
-    grid = positive_int("grid", grid)
-    generator = torch.Generator().manual_seed(positive_int("seed", seed, allow_zero=True))
+    positive_int("grid", grid)
+    positive_int("seed", seed, allow_zero=True)
     if isinstance(brightness, bool) or not isinstance(brightness, (int, float)) \
             or not 0 <= brightness <= 1:
         raise ValueError(f"brightness={brightness!r}: expected a number in [0, 1]")
-    coarse = brightness * torch.rand(len(x), 1, grid, grid, generator=generator)  # (N,1,g,g)
-    background = F.interpolate(coarse, size=(28, 28), mode="bicubic", align_corners=False)
-    return (background.clamp(0, brightness).view(len(x), 784) - x.cpu()).abs().to(x)
+
+
+def shifted_domain(x: torch.Tensor, seed: int = 0, grid: int = 4,
+                   brightness: float = 0.6) -> torch.Tensor:
+    """A target domain in the spirit of MNIST-M, in grey: each (N, 784) digit
+    blended with a random smooth background b in [0, brightness] as
+    |b - digit| (b = 1 would invert it)."""
+    _check_shift(x, seed, grid, brightness)
+    generator = torch.Generator().manual_seed(seed)
+    coarse = brightness * torch.rand(len(x), 1, grid, grid,
+                                     generator=generator)  # (N, 1, grid, grid)
+    background = F.interpolate(coarse, size=(28, 28), mode="bicubic",
+                               align_corners=False)  # (N, 1, 28, 28)
+    background = background.clamp(0, brightness).view(len(x), 784)
+    return (background - x.cpu()).abs().to(x)

@@ -4,6 +4,7 @@ and ``show_source``, which shows on the page the code of a course_utils piece a 
 from __future__ import annotations
 
 import inspect
+import textwrap
 import platform
 from dataclasses import dataclass
 
@@ -57,4 +58,5 @@ def show_source(obj) -> None:
 
     if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
         raise TypeError(f"obj: expected a function, method or class, got {type(obj).__name__}")
-    display(Markdown("```python\n" + inspect.getsource(obj).rstrip() + "\n```"))
+    source = textwrap.dedent(inspect.getsource(obj))  # a method: without its class's indent
+    display(Markdown("```python\n" + source.rstrip() + "\n```"))

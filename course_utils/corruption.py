@@ -26,19 +26,22 @@ def _draw(kind: str, x: torch.Tensor, generator: torch.Generator | None) -> torc
     return noise.to(x.device)
 
 
-def gaussian_noise(x: torch.Tensor, std, generator: torch.Generator | None = None) -> torch.Tensor:
+def gaussian_noise(x: torch.Tensor, std,
+                   generator: torch.Generator | None = None) -> torch.Tensor:
     """x~ = x + std * eps, eps ~ N(0, I): additive Gaussian noise, not clipped.
 
-    ``std`` is a number, or a tensor that broadcasts against ``x`` (shape (N, 1) gives every
-    image its own noise level).
+    ``std`` is a number, or a tensor that broadcasts against ``x`` (shape (N, 1)
+    gives every image its own noise level).
     """
     float_tensor("x", x, finite=False)
     positive_float("std", std, allow_zero=True)  # finite, >= 0
     return x + std * _draw("randn", x, generator)
 
 
-def masking_noise(x: torch.Tensor, p: float, generator: torch.Generator | None = None) -> torch.Tensor:
-    """x~ = x with each entry set to 0 independently with probability ``p`` (Vincent et al.)."""
+def masking_noise(x: torch.Tensor, p: float,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """x~ = x with each entry set to 0 independently with probability ``p``
+    (Vincent et al.)."""
     float_tensor("x", x, finite=False)
     probability("p", p)
     keep = _draw("rand", x, generator) >= p  # True with probability 1 - p

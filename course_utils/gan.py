@@ -18,21 +18,29 @@ GENERATOR_LOSSES = ("non_saturating", "saturating")
 
 
 # ----- the game's losses, on discriminator logits ---------------------------------------------
-def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy of D: label real 1, fake 0; minimising it maximises V(D, G) over D."""
-    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+def discriminator_loss(real_logits: torch.Tensor,
+                       fake_logits: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of D: label real 1, fake 0; minimising it maximises
+    V(D, G) over D."""
+    real = F.binary_cross_entropy_with_logits(
+        real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(
+        fake_logits, torch.zeros_like(fake_logits))
     return real + fake  # = -(E log D(x) + E log(1 - D(G(z))))
 
 
-def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> torch.Tensor:
+def generator_loss(fake_logits: torch.Tensor,
+                   kind: str = "non_saturating") -> torch.Tensor:
     """G's loss. "saturating": minimise E log(1 - D(G(z))), the game itself;
-    "non_saturating": minimise -E log D(G(z)), the same fixed point, strong gradients early."""
+    "non_saturating": minimise -E log D(G(z)), the same fixed point, strong
+    gradients early."""
     if kind == "saturating":
-        return -F.softplus(fake_logits).mean()  # log(1 - sigmoid(l)) = -softplus(l)
+        # log(1 - sigmoid(l)) = -softplus(l)
+        return -F.softplus(fake_logits).mean()
     if kind == "non_saturating":
         return F.softplus(-fake_logits).mean()  # -log sigmoid(l) = softplus(-l)
-    raise ValueError(f"kind={kind!r}: expected one of {', '.join(GENERATOR_LOSSES)}")
+    raise ValueError(
+        f"kind={kind!r}: expected one of {', '.join(GENERATOR_LOSSES)}")
 
 
 # ----- the model and its trainer ----------------------------------------------------------------
@@ -106,26 +114,32 @@ class GANTrainer(Trainer):
 
     # ----- the two players' losses, and the step -----------------------------------------
     def d_metrics(self, batch) -> tuple[torch.Tensor, dict]:
-        """(the fakes, D's metrics): real -> 1, fake -> 0, no gradient into G."""
+        """(the fakes, D's metrics): real -> 1, fake -> 0, no gradient into G.
+        d_real and d_fake are D's mean probability of "real" on each."""
         real = batch[0]  # (B, ...) on the device
         with autocast(self.device, self.amp):
             fake = self.generate(batch)
             real_logits = self.discriminate(real, batch)
+            # detached: D's loss does not reach G's weights
             fake_logits = self.discriminate(fake.detach(), batch)
-            d_loss = discriminator_loss(real_logits, fake_logits) + self.extra_loss(real, batch)
-        return fake, {"d_loss": d_loss, "d_real": torch.sigmoid(real_logits).mean(),
+            d_loss = (discriminator_loss(real_logits, fake_logits)
+                      + self.extra_loss(real, batch))
+        return fake, {"d_loss": d_loss,
+                      "d_real": torch.sigmoid(real_logits).mean(),
                       "d_fake": torch.sigmoid(fake_logits).mean()}
 
     def g_loss(self, fake: torch.Tensor, batch) -> torch.Tensor:
         """G's loss: make D call the fakes real."""
         with autocast(self.device, self.amp):
-            return (generator_loss(self.discriminate(fake, batch), self.generator_loss)
+            fake_logits = self.discriminate(fake, batch)
+            return (generator_loss(fake_logits, self.generator_loss)
                     + self.extra_loss(fake, batch))
 
     def train_step(self, batch):
+        """One update of D, then one of G against the updated D."""
         fake, metrics = self.d_metrics(batch)  # 1. D
         self.optimize(metrics["d_loss"], self.optimizers["discriminator"])
-        metrics["g_loss"] = self.g_loss(fake, batch)  # 2. G, against the updated D
+        metrics["g_loss"] = self.g_loss(fake, batch)  # 2. G
         self.optimize(metrics["g_loss"], self.optimizers["generator"])
         return metrics
 
@@ -155,8 +169,9 @@ def mlp_discriminator(in_dim: int = 2, width: int = 128, pack: int = 1,
 
 
 class MinibatchStd(nn.Module):
-    """Append one feature to every row: the batch's standard deviation, averaged over features.
-    A collapsed batch has a small spread, which D can then see and punish."""
+    """Append one feature to every row: the batch's standard deviation,
+    averaged over features. A collapsed batch has a small spread, which D can
+    then see and punish."""
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:  # (B, k) -> (B, k + 1)
         spread = h.std(dim=0).mean().expand(len(h), 1)
@@ -207,8 +222,9 @@ class DCGANDiscriminator(nn.Sequential):
 
 
 def dcgan_init_(gan: nn.Module) -> nn.Module:
-    """The DCGAN paper's initialisation, in place: convolution and linear weights N(0, 0.02)
-    with zero biases, batch-norm scales N(1, 0.02); other layers (embeddings) are left alone."""
+    """The DCGAN paper's initialisation, in place: convolution and linear
+    weights N(0, 0.02) with zero biases, batch-norm scales N(1, 0.02); other
+    layers (embeddings) are left alone."""
     for module in gan.modules():
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             nn.init.normal_(module.weight, 0.0, 0.02)
@@ -221,14 +237,20 @@ def dcgan_init_(gan: nn.Module) -> nn.Module:
 
 
 def dcgan(latent_dim: int = 64, channels: int = 64) -> GAN:
-    """A DCGAN for (B, 784) images scaled to [-1, 1], with the paper's N(0, 0.02) init."""
-    return dcgan_init_(GAN(DCGANGenerator(latent_dim, channels), DCGANDiscriminator(channels),
-                           latent_dim))
+    """A DCGAN for (B, 784) images scaled to [-1, 1], with the paper's
+    N(0, 0.02) init."""
+    gan = GAN(DCGANGenerator(latent_dim, channels),
+              DCGANDiscriminator(channels), latent_dim)
+    return dcgan_init_(gan)
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, steps: int) -> torch.Tensor:
-    """Spherical interpolation between two (d,) latents, (steps, d) (White, 2016)."""
-    t = torch.linspace(0, 1, positive_int("steps", steps), device=z0.device)[:, None]  # (steps, 1)
-    omega = torch.arccos(torch.clamp(F.cosine_similarity(z0, z1, dim=0), -1 + 1e-7, 1 - 1e-7))
-    return (torch.sin((1 - t) * omega) * z0 + torch.sin(t * omega) * z1) / torch.sin(omega)
+    """Spherical interpolation between two (d,) latents: (steps, d) points
+    on the great circle from z0 to z1 (White, 2016)."""
+    steps = positive_int("steps", steps)
+    t = torch.linspace(0, 1, steps, device=z0.device)[:, None]  # (steps, 1)
+    cos = F.cosine_similarity(z0, z1, dim=0)
+    omega = torch.arccos(torch.clamp(cos, -1 + 1e-7, 1 - 1e-7))  # the angle
+    return (torch.sin((1 - t) * omega) * z0
+            + torch.sin(t * omega) * z1) / torch.sin(omega)
 

@@ -86,15 +86,16 @@ def show_images(images, *, ncols: int = 8, titles=None, size: float = 1.1, cmap:
 
 def plot_history(history: list[dict], keys=None, *, ax=None, logy: bool = True, title: str | None = None,
                  ylabel: str = "loss"):
-    """Curves of per-epoch metrics from ``Trainer.history`` (default: every "*loss" entry)."""
+    """Curves of the metrics in ``Trainer.history`` against the optimizer step (default: every
+    "*loss" entry); each point is a record, the mean over the steps since the one before."""
     if not history:
-        raise ValueError("history: expected at least one epoch record")
+        raise ValueError("history: expected at least one record")
     keys = keys or [k for k in history[0] if k.endswith("loss")]
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(4.5, 3))
-    epochs = [record["epoch"] for record in history]
+    steps = [record["step"] for record in history]
     for key in keys:
-        ax.plot(epochs, [record[key] for record in history], label=key.replace("_", " "))
-    ax.set_xlabel("epoch")
+        ax.plot(steps, [record[key] for record in history], label=key.replace("_", " "))
+    ax.set_xlabel("optimizer step")
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")

@@ -94,9 +94,9 @@ def _sqrtm_psd(matrix: torch.Tensor) -> torch.Tensor:
     return (vectors * values.clamp(min=0).sqrt()) @ vectors.T
 
 
-def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """Squared Frechet (2-Wasserstein) distance between Gaussians fitted to two feature sets:
-    |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^1/2 S_b S_a^1/2)^1/2), in float64."""
+def _check_feature_sets(features_a, features_b) -> None:
+    """A ValueError naming the argument unless both are (N, d) tensors with N >= 2 and
+    the same d."""
     for name, f in (("features_a", features_a), ("features_b", features_b)):
         if not isinstance(f, torch.Tensor) or f.ndim != 2 or len(f) < 2:
             shape = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
@@ -104,11 +104,23 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> floa
     if features_a.shape[1] != features_b.shape[1]:
         raise ValueError(f"features_a and features_b: feature sizes differ, "
                          f"{features_a.shape[1]} vs {features_b.shape[1]}")
-    a, b = features_a.detach().cpu().double(), features_b.detach().cpu().double()
+
+
+def frechet_distance(features_a: torch.Tensor,
+                     features_b: torch.Tensor) -> float:
+    """Squared Frechet (2-Wasserstein) distance between Gaussians fitted to
+    two feature sets (N, d) and (M, d), in float64:
+    |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr((S_a^1/2 S_b S_a^1/2)^1/2)."""
+    _check_feature_sets(features_a, features_b)
+    a = features_a.detach().cpu().double()  # (N, d)
+    b = features_b.detach().cpu().double()  # (M, d)
     mu_a, mu_b = a.mean(0), b.mean(0)  # (d,)
     d = a.shape[1]
-    cov_a, cov_b = torch.cov(a.T).reshape(d, d), torch.cov(b.T).reshape(d, d)  # (d, d)
-    root_a = _sqrtm_psd(cov_a)
-    cross = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0).sqrt().sum()
-    distance = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * cross
+    cov_a = torch.cov(a.T).reshape(d, d)  # (d, d), a matrix even when d = 1
+    cov_b = torch.cov(b.T).reshape(d, d)
+    root_a = _sqrtm_psd(cov_a)  # S_a^1/2
+    eigenvalues = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp(min=0)
+    cross = eigenvalues.sqrt().sum()  # tr((S_a^1/2 S_b S_a^1/2)^1/2)
+    distance = ((mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace()
+                - 2 * cross)
     return max(float(distance), 0.0)

@@ -57,6 +57,13 @@ def distance_to_curve(x: torch.Tensor, curve: str = "spiral", resolution: int = 
 
 
 # ----- mixtures of 2-D Gaussians and their mode counts -------------------------------------------
+def _check_points(name: str, x) -> None:
+    """A ValueError naming ``name`` unless ``x`` is a (N, 2) tensor of points."""
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != 2:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{name}: expected shape (N, 2), got {got}")
+
+
 @dataclass(frozen=True)
 class Mixture2D:
     """Equal-weight 2-D Gaussians of one std around ``centers`` (a tuple of (x, y) pairs)."""
@@ -104,9 +111,7 @@ def count_modes(samples: torch.Tensor, mixture: Mixture2D,
     - ``high_quality``: the fraction of samples that are high quality.
     - ``per_mode``: the number of high-quality samples of each mode.
     """
-    if samples.ndim != 2 or samples.shape[1] != 2:
-        raise ValueError(f"samples: expected shape (N, 2), "
-                         f"got {tuple(samples.shape)}")
+    _check_points("samples", samples)
     positive_int("min_count", min_count)
     centers = mixture.center_tensor()  # (modes, 2)
     dist = torch.cdist(samples.detach().cpu().float(), centers)  # (N, modes)

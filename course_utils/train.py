@@ -151,7 +151,8 @@ class Trainer:
         interval: list[tuple[int, dict]] = []  # (batch size, metrics) of the steps since the last record
         batches = self.batches(train, per_epoch)
         self.model.train()
-        with tqdm(total=last, initial=min(self.step, last), desc="steps", disable=not self.progress) as bar:
+        with tqdm(total=last, initial=min(self.step, last), desc="steps", mininterval=1.0,
+                  disable=not self.progress) as bar:  # redrawn at most once a second
             while self.step < last:
                 batch = next(batches)
                 interval.append((len(batch[0]), self.train_step(batch)))

@@ -126,14 +126,14 @@ def test_losses_train_through_the_trainer():
     model = mlp([20, 8, 2])
     trainer = Trainer(model, torch.optim.Adam(model.parameters()),
                       adversarial_training_loss(0.1), device=CPU, batch_size=32, progress=False)
-    record = trainer.fit((x, y), 1)[-1]
+    record = trainer.fit((x, y), until_epoch=1)[-1]
     assert {"train_loss", "train_clean_loss", "train_adversarial_loss"} <= set(record)
     assert record["train_adversarial_loss"] > record["train_clean_loss"]
     net = ganin_mnist_net(lam=0.1)
     digits = torch.rand(32, 784)
     trainer = Trainer(net, torch.optim.Adam(net.parameters()), domain_adversarial_loss,
                       device=CPU, batch_size=16, progress=False)
-    record = trainer.fit((digits, torch.randint(0, 10, (32,)), digits.flip(0)), 1)[-1]
+    record = trainer.fit((digits, torch.randint(0, 10, (32,)), digits.flip(0)), until_epoch=1)[-1]
     assert {"train_label_loss", "train_domain_loss"} <= set(record)
     assert conv_classifier(8)(digits[:2]).shape == (2, 10)
 

@@ -94,3 +94,13 @@ def test_show_source_displays_the_code_of_a_function_as_a_python_block(monkeypat
     assert text.startswith("```python\ndef positive_int(") and text.endswith("\n```")
     with pytest.raises(TypeError, match="obj: expected a function"):
         chapter_module.show_source(42)
+
+
+def test_show_source_shows_a_method_without_its_class_indent(monkeypatch):
+    from course_utils import chapter as chapter_module
+    from course_utils.train import Trainer
+
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda obj: shown.append(obj))
+    chapter_module.show_source(Trainer.train_step)
+    assert shown[0].data.startswith("```python\ndef train_step(self, batch")

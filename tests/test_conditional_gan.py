@@ -74,7 +74,7 @@ def test_trainer_updates_both_players_and_checks_arguments():
     before = {k: v.clone() for k, v in gan.state_dict().items()}
     trainer = ConditionalGANTrainer(gan, opts, device=CPU, batch_size=8, progress=False)
     x, y = torch.rand(16, 784) * 2 - 1, torch.arange(16) % 10
-    history = trainer.fit((x, y), 1)
+    history = trainer.fit((x, y), until_epoch=1)
     assert {"train_d_loss", "train_g_loss", "train_d_real", "train_d_fake"} <= set(history[0])
     after = gan.state_dict()
     assert not torch.equal(before["generator.embed.weight"], after["generator.embed.weight"])
@@ -85,15 +85,15 @@ def test_trainer_updates_both_players_and_checks_arguments():
         ConditionalGANTrainer(gan, opts, device=CPU, aux_weight=-1.0)
 
 
-def test_aux_loss_is_cross_entropy_of_class_logits():
+def test_extra_loss_is_the_weighted_cross_entropy_of_class_logits():
     gan = tiny()
     opts = {"discriminator": torch.optim.SGD(gan.discriminator.parameters(), 0.1),
             "generator": torch.optim.SGD(gan.generator.parameters(), 0.1)}
     x, y = torch.rand(4, 784), torch.tensor([0, 3, 3, 9])
     expected = F.cross_entropy(gan.discriminator.class_logits(x), y)
     assert torch.allclose(ConditionalGANTrainer(gan, opts, device=CPU, aux_weight=2.0)
-                          .aux_loss(x, y), 2 * expected)
-    assert ConditionalGANTrainer(gan, opts, device=CPU, aux_weight=0.0).aux_loss(x, y) == 0
+                          .extra_loss(x, (x, y)), 2 * expected)
+    assert ConditionalGANTrainer(gan, opts, device=CPU, aux_weight=0.0).extra_loss(x, (x, y)) == 0
 
 
 def test_requested_accuracy_counts_per_requested_class():
@@ -143,6 +143,28 @@ def test_fit_direction_recovers_a_planted_direction_and_ignores_class_offsets():
     assert loose.norm() == pytest.approx(1.0, abs=1e-5)
     with pytest.raises(ValueError, match="values"):
         fit_direction(z, values[:10])
+    with pytest.raises(ValueError, match="z: expected"):
+        fit_direction(z[0], values)
+    with pytest.raises(ValueError, match="labels: expected 500 labels"):
+        fit_direction(z, values, labels[:10], n_classes=3)
+    with pytest.raises(ValueError, match="labels: expected class labels in 0..1"):
+        fit_direction(z, values, labels, n_classes=2)
+    with pytest.raises(TypeError, match="labels"):
+        fit_direction(z, values, labels.float(), n_classes=3)
+
+
+def test_the_conditional_trainer_hooks_give_the_labels_to_both_players():
+    gan = tiny()
+    opts = {"discriminator": torch.optim.SGD(gan.discriminator.parameters(), 0.1),
+            "generator": torch.optim.SGD(gan.generator.parameters(), 0.1)}
+    trainer = ConditionalGANTrainer(gan, opts, device=CPU, aux_weight=1.0)
+    x, y = torch.rand(4, 784) * 2 - 1, torch.tensor([0, 3, 3, 9])
+    torch.manual_seed(5)
+    fake = trainer.generate((x, y))
+    torch.manual_seed(5)
+    z = torch.randn(4, gan.latent_dim)
+    assert torch.equal(fake, gan.generator(z, y))  # G(z, y) for the batch's labels
+    assert torch.equal(trainer.discriminate(x, (x, y)), gan.discriminator(x, y))
 
 
 def test_walk_moves_along_the_direction():
@@ -205,3 +227,22 @@ def test_class_spread_rejects_a_class_with_fewer_than_two_images_and_bad_shapes(
         class_spread(torch.rand(3, 4), torch.tensor([0, 0, 1]), n_classes=2)
     with pytest.raises(ValueError, match="images: expected"):
         class_spread(torch.rand(3, 4), torch.tensor([0, 0, 1, 1]), n_classes=2)
+
+
+def test_trainer_evaluates_with_labels_without_updating():
+    gan = tiny()
+    opts = {"discriminator": torch.optim.Adam(gan.discriminator.parameters(), 1e-3),
+            "generator": torch.optim.Adam(gan.generator.parameters(), 1e-3)}
+    trainer = ConditionalGANTrainer(gan, opts, device=CPU, batch_size=8, progress=False)
+    x, y = torch.rand(16, 784) * 2 - 1, torch.arange(16) % 10
+    before = {k: v.clone() for k, v in gan.state_dict().items()}
+    result = trainer.evaluate((x, y))
+    assert set(result) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(torch.equal(before[k], v) for k, v in gan.state_dict().items())
+    history = trainer.fit((x, y), until_epoch=1, valid=(x, y))
+    assert {"valid_d_loss", "valid_g_loss"} <= set(history[-1])
+
+
+def test_the_conditional_generator_reuses_the_dcgan_generator():
+    from course_utils.gan import DCGANGenerator
+    assert isinstance(tiny().generator.body, DCGANGenerator)

@@ -1,11 +1,11 @@
-"""course_utils.contrastive: random views, NT-Xent, SimCLR pretraining and frozen codes."""
+"""course_utils.contrastive: random views, NT-Xent, SimCLR pretraining."""
 
 import math
 
 import pytest
 import torch
 
-from course_utils.contrastive import codes, nt_xent, random_views, simclr_model, simclr_pretrain
+from course_utils.contrastive import nt_xent, random_views, simclr_model, simclr_pretrain
 
 CPU = torch.device("cpu")
 
@@ -78,14 +78,3 @@ def test_simclr_pretrain_rejects_inputs_that_are_not_flat_digits(x):
 def test_simclr_pretrain_rejects_a_bad_step_count():
     with pytest.raises((ValueError, TypeError), match="steps"):
         simclr_pretrain(torch.rand(10, 784), steps=0, device=CPU)
-
-
-def test_codes_are_computed_in_eval_mode_and_leave_the_mode_as_it_was():
-    torch.manual_seed(0)
-    encoder = simclr_model()[0].train()
-    x = torch.rand(30, 784)
-    out = codes(encoder, x, CPU, batch_size=7)
-    assert encoder.training
-    encoder.eval()
-    with torch.no_grad():
-        assert torch.allclose(out, encoder(x), atol=1e-5)  # batch norm used running stats

@@ -95,9 +95,9 @@ def test_show_images_rejects_the_wrong_number_of_titles(titles):
 
 # ----- plot_history -------------------------------------------------------------------------
 HISTORY = [
-    {"epoch": 1, "train_loss": 1.0, "train_mae": 0.9, "valid_loss": 1.2},
-    {"epoch": 2, "train_loss": 0.5, "train_mae": 0.6, "valid_loss": 0.7},
-    {"epoch": 3, "train_loss": 0.25, "train_mae": 0.4, "valid_loss": 0.5},
+    {"step": 40, "epoch": 1.0, "train_loss": 1.0, "train_mae": 0.9, "valid_loss": 1.2},
+    {"step": 80, "epoch": 2.0, "train_loss": 0.5, "train_mae": 0.6, "valid_loss": 0.7},
+    {"step": 100, "epoch": 2.5, "train_loss": 0.25, "train_mae": 0.4, "valid_loss": 0.5},
 ]
 
 
@@ -107,7 +107,8 @@ def test_plot_history_draws_one_line_per_loss_key():
     lines = ax.get_lines()
     assert len(lines) == 2
     assert [line.get_label() for line in lines] == ["train loss", "valid loss"]
-    np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(lines[0].get_xdata(), [40, 80, 100])  # against the step
+    assert ax.get_xlabel() == "optimizer step"
     np.testing.assert_array_equal(lines[1].get_ydata(), [1.2, 0.7, 0.5])
     assert ax.get_yscale() == "log"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["train loss", "valid loss"]

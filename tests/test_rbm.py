@@ -95,7 +95,7 @@ def test_pcd_chains_persist_and_the_trainer_steps():
     trainer = PCDTrainer(rbm, opt, device="cpu", n_chains=5, k=1, batch_size=4, progress=False)
     assert trainer.chains.shape == (5, 8)
     before, w_before = trainer.chains.clone(), rbm.W.detach().clone()
-    trainer.fit(torch.bernoulli(torch.full((8, 8), 0.5)), epochs=1)
+    trainer.fit(torch.bernoulli(torch.full((8, 8), 0.5)), until_epoch=1)
     assert trainer.chains.shape == (5, 8) and not torch.equal(trainer.chains, before)
     assert not torch.equal(rbm.W.detach(), w_before)
     assert "train_loss" in trainer.history[-1]
@@ -112,7 +112,7 @@ def test_training_raises_the_exact_likelihood():
         torch.manual_seed(0)
         rbm = RBM(12, 4).init_visible_bias(x)
         before = log_likelihood(rbm, x)
-        train_rbm(rbm, x, epochs=30, device="cpu", lr=1e-2, batch_size=20, persistent=persistent)
+        train_rbm(rbm, x, steps=300, device="cpu", lr=1e-2, batch_size=20, persistent=persistent)
         assert log_likelihood(rbm, x) > before + 0.5, persistent
 
 
@@ -125,7 +125,7 @@ def test_init_visible_bias_gives_each_pixels_log_odds():
 def test_stack_and_unroll_shapes_and_tied_weights():
     torch.manual_seed(0)
     x = torch.bernoulli(torch.full((40, 10), 0.4))
-    rbms = greedy_stack(x, [6, 3], epochs=1, device="cpu", batch_size=20)
+    rbms = greedy_stack(x, [6, 3], steps=2, device="cpu", batch_size=20)
     assert [tuple(r.W.shape) for r in rbms] == [(10, 6), (6, 3)]
     ae = unroll(rbms)
     codes = ae.encode(x)
@@ -146,3 +146,37 @@ def test_rbm_rejects_bad_sizes():
         RBM(4, 0)
     with pytest.raises(ValueError, match="n_visible"):
         RBM(-1, 3)
+
+
+def test_pcd_trainer_evaluates_without_moving_its_chains_or_weights():
+    torch.manual_seed(0)
+    rbm = RBM(8, 4)
+    opt = torch.optim.SGD(rbm.parameters(), lr=0.1)
+    trainer = PCDTrainer(rbm, opt, device="cpu", n_chains=5, k=1, batch_size=4, progress=False)
+    x = torch.bernoulli(torch.full((8, 8), 0.5))
+    chains, w = trainer.chains.clone(), rbm.W.detach().clone()
+    result = trainer.evaluate(x)
+    assert set(result) == {"loss", "recon"} and all(math.isfinite(v) for v in result.values())
+    assert torch.equal(trainer.chains, chains) and torch.equal(rbm.W.detach(), w)
+    expected = (rbm.free_energy(x).mean() - rbm.free_energy(chains).mean()).item()
+    assert result["loss"] == pytest.approx(expected, abs=1e-5)  # batched means: rounding only
+    history = trainer.fit(x, until_epoch=1, valid=x)
+    assert {"valid_loss", "valid_recon"} <= set(history[-1])
+
+
+def test_pcd_resume_restores_the_chains(tmp_path):
+    x = torch.bernoulli(torch.full((12, 8), 0.5), generator=torch.Generator().manual_seed(0))
+
+    def make(path=None):
+        torch.manual_seed(0)
+        rbm = RBM(8, 4)
+        return PCDTrainer(rbm, torch.optim.SGD(rbm.parameters(), lr=0.1), device="cpu",
+                          n_chains=4, batch_size=4, progress=False, checkpoint_path=path)
+
+    straight = make()
+    straight.fit(x, until_step=6)
+    make(tmp_path / "rbm.pt").fit(x, until_step=3)
+    resumed = make(tmp_path / "rbm.pt")
+    resumed.fit(x, until_step=6)
+    assert torch.equal(resumed.chains, straight.chains)
+    assert resumed.history == straight.history

@@ -2,6 +2,7 @@
 
 import pytest
 import torch
+from torch.nn import functional as F
 
 from course_utils.semisupervised import (GammaModel, GammaTrainer, VanillaCombinator,
                                          active_learning_curve, batch_normalize,
@@ -78,7 +79,7 @@ def test_gamma_trainer_trains_and_baseline_ignores_unlabeled_digits():
         trainer = GammaTrainer(model, torch.optim.Adam(model.parameters(), 1e-2), x_l, y_l,
                                lam=lam, labeled_batch=10, device=CPU, batch_size=10,
                                progress=False)
-        history = trainer.fit(torch.rand(40, 12), 3)
+        history = trainer.fit(torch.rand(40, 12), until_epoch=3)
         assert history[-1]["train_ce"] < history[0]["train_ce"]
     # with lam = 0 the unlabeled digits never enter: any values give the same step
     results = []
@@ -88,7 +89,7 @@ def test_gamma_trainer_trains_and_baseline_ignores_unlabeled_digits():
         trainer = GammaTrainer(model, torch.optim.SGD(model.parameters(), 0.1), x_l, y_l,
                                lam=0.0, device=CPU, batch_size=10, progress=False)
         torch.manual_seed(1)
-        trainer.fit(pool, 1)
+        trainer.fit(pool, until_epoch=1)
         results.append(model.linears[0].weight.detach().clone())
     assert torch.equal(*results)
 
@@ -160,3 +161,21 @@ def test_active_learning_curve_rejects_bad_arguments():
         active_learning_curve("random", x, y, x, y, start=10, budget=5)
     with pytest.raises(ValueError, match="step"):
         active_learning_curve("random", x, y, x, y, start=5, step=0, budget=10)
+
+
+def test_gamma_trainer_evaluates_labeled_data_with_the_clean_path():
+    torch.manual_seed(0)
+    x_l, y_l = torch.rand(10, 12), torch.arange(10) % 3
+    model = GammaModel((12, 8, 3))
+    trainer = GammaTrainer(model, torch.optim.Adam(model.parameters(), 1e-2), x_l, y_l,
+                           lam=1.0, labeled_batch=10, device=CPU, batch_size=4, progress=False)
+    before = [p.clone() for p in model.parameters()]
+    result = trainer.evaluate((x_l, y_l))
+    model.eval()
+    with torch.no_grad():
+        logits = model(x_l)
+    assert result["loss"] == pytest.approx(F.cross_entropy(logits, y_l).item(), rel=1e-5)
+    assert result["accuracy"] == pytest.approx((logits.argmax(1) == y_l).float().mean().item())
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    history = trainer.fit(torch.rand(40, 12), until_epoch=1, valid=(x_l, y_l))
+    assert {"valid_loss", "valid_accuracy"} <= set(history[-1])

@@ -103,6 +103,8 @@ def test_per_sequence_error_is_the_squared_error_of_the_sigmoid_and_keeps_the_mo
     assert flat.shape == (9,)
     with pytest.raises(ValueError, match="x"):
         per_sequence_error(model, torch.rand(5), "cpu")
+    with pytest.raises(ValueError, match="x: expected a non-empty batch"):
+        per_sequence_error(model, torch.rand(0, 6), "cpu")
     with pytest.raises(ValueError, match="batch_size"):
         per_sequence_error(model, x, "cpu", batch_size=0)
 

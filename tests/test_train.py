@@ -759,7 +759,7 @@ def test_the_progress_bar_counts_steps_within_an_epoch(regression, monkeypatch):
     bars = []
 
     class RecordingBar:
-        def __init__(self, total, initial, desc, disable):
+        def __init__(self, total, initial, desc, disable, **options):
             self.total, self.n, self.desc, self.disable = total, initial, desc, disable
             self.seen = []
             bars.append(self)

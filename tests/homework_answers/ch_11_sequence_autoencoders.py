@@ -5,7 +5,7 @@ WRONG_ANSWERS = {
     "q2": ("higher = (anomalous[:, None] > normal[None, :]).float()  # (A, B) pairs",
            "higher = (anomalous[:, None] < normal[None, :]).float()  # (A, B) pairs",
            "anomaly scores higher than a normal item"),
-    "q3": ("recon = torch.sigmoid(model(x.to(device)).float()).cpu()  # (N, T, D) in [0, 1]",
-           "recon = model(x.to(device)).float().cpu()  # (N, T, D) in [0, 1]",
+    "q3": ("recon = torch.sigmoid(model(x.to(device)).float()).cpu()  # (N, T, D)",
+           "recon = model(x.to(device)).float().cpu()  # (N, T, D)",
            "apply the sigmoid"),
 }
