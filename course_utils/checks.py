@@ -87,3 +87,15 @@ def class_labels(name: str, labels, n_classes: int | None = None) -> torch.Tenso
         raise ValueError(f"{name}: expected class labels in 0..{n_classes - 1}, got "
                          f"{labels.min().item()}..{labels.max().item()}")
     return labels
+
+
+def shaped(name: str, value, shape: tuple) -> torch.Tensor:
+    """``value`` if it is a tensor of ``shape`` (None: any size there, shown as N), else a
+    ValueError naming ``name``: ``shaped("images", x, (None, 784))``."""
+    ok = isinstance(value, torch.Tensor) and value.ndim == len(shape) and all(
+        want is None or got == want for got, want in zip(value.shape, shape))
+    if not ok:
+        want = "(" + ", ".join("N" if d is None else str(d) for d in shape) + ")"
+        got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+        raise ValueError(f"{name}: expected a tensor of shape {want}, got {got}")
+    return value

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.checks import class_labels, positive_int
+from course_utils.checks import class_labels, positive_int, shaped
 from course_utils.classifier import classify
 from course_utils.device import seeded
 from course_utils.gan import GAN, DCGANGenerator, GANTrainer, dcgan_init_
@@ -228,19 +228,12 @@ def class_spread(images: torch.Tensor, labels: torch.Tensor,
 
 
 # ----- measured attributes and latent directions -----------------------------
-def _check_digits(images) -> None:
-    if (not isinstance(images, torch.Tensor) or images.ndim != 2
-            or images.shape[1] != 784):
-        raise ValueError(f"images: expected a tensor of shape (N, 784), got "
-                         f"{getattr(images, 'shape', type(images).__name__)}")
-
-
 def digit_attributes(images: torch.Tensor) -> torch.Tensor:
     """(N, 4) attributes of (N, 784) images in [0, 1], in the order of
     ATTRIBUTES: ink (mean intensity, a proxy for stroke thickness), slant
     (shear of the ink: cov(x, y) / var(y), positive when the top leans right),
     width and height (2 std of the ink along x and y)."""
-    _check_digits(images)
+    shaped("images", images, (None, 784))
     w = images.reshape(-1, 28, 28).float().clamp(min=0)  # ink weights
     mass = w.sum((1, 2)).clamp(min=1e-6)  # (N,)
     grid = torch.arange(28, dtype=w.dtype, device=w.device)

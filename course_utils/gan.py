@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.checks import positive_int
+from course_utils.checks import positive_int, shaped
 from course_utils.device import autocast
 from course_utils.train import Trainer, eval_mode
 
@@ -69,12 +69,7 @@ class GAN(nn.Module):
 
     def check_latents(self, z, n: int | None = None) -> torch.Tensor:
         """z if it is a (N, latent_dim) tensor (N = n if given), else a ValueError naming z."""
-        rows = "N" if n is None else n
-        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.latent_dim or (
-                n is not None and len(z) != n):
-            raise ValueError(f"z: expected shape ({rows}, {self.latent_dim}), "
-                             f"got {getattr(z, 'shape', type(z).__name__)}")
-        return z
+        return shaped("z", z, (n, self.latent_dim))
 
 
 class GANTrainer(Trainer):

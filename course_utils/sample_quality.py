@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from course_utils.checks import shaped
 from course_utils.classifier import classify, train_classifier
 from course_utils.device import seeded
 from course_utils.train import predict
@@ -39,18 +40,12 @@ class DigitClassifier(nn.Module):
         return self.head(self.features(x))  # (N, 10) logits
 
 
-def _check_images(images) -> None:
-    if not isinstance(images, torch.Tensor) or images.ndim != 2 or images.shape[1] != 784:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images: expected a tensor of shape (N, 784) in [0, 1], got {shape}")
-
-
 def train_digit_classifier(x: torch.Tensor, y: torch.Tensor, *, device, steps: int = 600,
                            batch_size: int = 128, seed: int = 0) -> DigitClassifier:
     """A DigitClassifier trained on (N, 784) images and (N,) labels for about ``steps`` Adam
     steps (by ``classifier.train_classifier``, its random draws from ``seed``); returned in
     eval mode on ``device``."""
-    _check_images(x)
+    shaped("x", x, (None, 784))
     if not isinstance(y, torch.Tensor) or y.shape != (len(x),):
         raise ValueError(f"y: expected ({len(x)},) labels, got {getattr(y, 'shape', y)!r}")
     with seeded(seed):
@@ -61,20 +56,20 @@ def train_digit_classifier(x: torch.Tensor, y: torch.Tensor, *, device, steps: i
 
 def class_confidence(classifier: nn.Module, images: torch.Tensor, device):
     """(labels (N,), confidence (N,)): the classifier's most probable class and its probability."""
-    _check_images(images)
+    shaped("images", images, (None, 784))
     confidence, labels = F.softmax(predict(classifier, images, device), 1).max(1)  # (N,), (N,)
     return labels, confidence
 
 
 def features(classifier: nn.Module, images: torch.Tensor, device):
     """The classifier's (N, feature_dim) features of (N, 784) images, on the CPU."""
-    _check_images(images)
+    shaped("images", images, (None, 784))
     return predict(classifier.features, images, device)
 
 
 def class_histogram(classifier: nn.Module, images: torch.Tensor, device) -> torch.Tensor:
     """(10,) counts of the classes the classifier assigns to ``images`` (N, 784) in [0, 1]."""
-    _check_images(images)
+    shaped("images", images, (None, 784))
     return torch.bincount(classify(classifier, images, device), minlength=10)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from torch.distributions import Normal
 
-from course_utils.checks import positive_int
+from course_utils.checks import positive_int, shaped
 from course_utils.models import ConvDecoder, ConvEncoder
 from course_utils.train import eval_mode
 
@@ -28,17 +28,10 @@ def _check_gaussian(mu: torch.Tensor, logvar: torch.Tensor) -> None:
                          f"got {_shape(logvar)}")
 
 
-def _check_codes(z: torch.Tensor, latent_dim: int) -> None:
-    if z.ndim != 2 or z.shape[1] != latent_dim:
-        raise ValueError(f"z: expected shape (N, {latent_dim}), got {tuple(z.shape)}")
-
-
 def _images(batch) -> torch.Tensor:
     """The images of a batch (a tensor, or a tuple with the images first): (B, 784)."""
     x = batch[0] if isinstance(batch, (tuple, list)) else batch
-    if x.ndim != 2 or x.shape[1] != 784:
-        raise ValueError(f"batch: expected images of shape (B, 784) first, got {tuple(x.shape)}")
-    return x
+    return shaped("batch", x, (None, 784))
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -81,7 +74,7 @@ class VAE(nn.Module):
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """z (N, latent_dim) -> pixel logits (N, 784); sigmoid gives the
         Bernoulli means."""
-        _check_codes(z, self.latent_dim)
+        shaped("z", z, (None, self.latent_dim))
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor):

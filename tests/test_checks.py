@@ -107,3 +107,16 @@ def test_class_labels_accepts_integer_labels_and_names_bad_ones():
             class_labels("y", bad, 10)
     with pytest.raises(ValueError, match=r"y: expected class labels in 0\.\.9, got 0\.\.10"):
         class_labels("y", torch.tensor([0, 10]), 10)
+
+
+def test_shaped_accepts_a_tensor_of_the_shape_and_names_anything_else():
+    import torch
+
+    from course_utils.checks import shaped
+
+    x = torch.zeros(5, 784)
+    assert shaped("images", x, (None, 784)) is x
+    assert shaped("z", torch.zeros(3, 2), (3, 2)) is not None
+    for bad in (torch.zeros(5, 28, 28), torch.zeros(5, 783), [0.0] * 784):
+        with pytest.raises(ValueError, match=r"^images: expected a tensor of shape \(N, 784\)"):
+            shaped("images", bad, (None, 784))

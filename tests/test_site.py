@@ -256,3 +256,33 @@ def test_search_finds_the_chapter_by_a_word_of_its_title(site, visit, chapter):
                                       "links => links.map(a => a.getAttribute('href'))")
     assert any(Path(chapter).name in href for href in found), \
         f"searching {word!r} did not list {chapter}: {found[:10]}"
+
+
+# ---------------------------------------------------------------- code fits the page
+
+CODE_WIDTH = 80  # characters a line of chapter code may have (tests/test_chapter_code.py)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_code_cells_show_80_characters_at_1280_px(site, visit, chapter):
+    """Chapter code (input cells, and code shown with show_source in outputs) fits its column."""
+    page = visit(f"{chapter}.html", shared=True).page  # a 1280 px wide viewport
+    widths = page.evaluate("""() => [...document.querySelectorAll(
+            'div.cell_input pre, div.cell_output div.highlight pre')].map(pre => {
+        const probe = document.createElement('span');
+        probe.textContent = 'x'.repeat(100);
+        pre.appendChild(probe);
+        const charWidth = probe.getBoundingClientRect().width / 100;
+        probe.remove();
+        const style = getComputedStyle(pre);
+        const inner = pre.clientWidth - parseFloat(style.paddingLeft)
+                      - parseFloat(style.paddingRight);
+        return inner / charWidth;
+    })""")
+    assert widths, f"{chapter}: no code cells found"
+    assert min(widths) >= CODE_WIDTH, (
+        f"{chapter}: a code block shows only {min(widths):.1f} characters at 1280 px")
+    overflowing = page.evaluate("""() => [...document.querySelectorAll(
+            'div.cell_input pre')].filter(pre => pre.scrollWidth > pre.clientWidth + 1)
+            .map(pre => pre.textContent.split('\\n')[0].slice(0, 60))""")
+    assert not overflowing, f"{chapter}: code cells that scroll sideways: {overflowing[:3]}"
