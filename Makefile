@@ -3,6 +3,7 @@
 #   make test   every test, in timed phases: unit, notebooks under nbval (ci profile), homework, site
 #   make homework   student notebooks and grading tests in homework/ (for instructors)
 #   make pdf    the book as one PDF in _build/pdf/book.pdf (needs Debian's chromium)
+#   make compat the chapters on Colab's library versions, as Colab installs them (on demand)
 # Both create the virtual environment .venv and install requirements.txt when needed.
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ INSTALLED := $(VENV)/.installed
 # jupyter-book's cache only notices changes to a notebook's own code cells.
 CACHE_KEY_FILES := $(wildcard course_utils/*.py) requirements.txt
 
-.PHONY: book pdf execution-cache test site-test install homework bench strip clean
+.PHONY: book pdf execution-cache test site-test install homework bench compat strip clean
 
 install: $(INSTALLED)
 
@@ -59,6 +60,12 @@ homework: $(INSTALLED)
 # Every benchmark in turn (several minutes on a 2-core CPU); each prints its figures and targets.
 bench: $(INSTALLED)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Every chapter (ci profile) on Google Colab's library versions, installed the way the chapters'
+# Colab cell installs the course (course_tools/compat.py). On demand, not in CI: it downloads
+# PyTorch's CUDA build (about 3 GB) into a fresh _build/compat-venv and deletes it afterwards.
+compat: $(INSTALLED)
+	$(BIN)/python -m course_tools.compat $(ARGS)
 
 # Remove outputs from every notebook before committing (the book and tests re-create them).
 define STRIP_OUTPUTS

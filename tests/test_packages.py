@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ("grading", "homework", "book_pdf", "browser", "site_assets", "book_sphinx")
+TOOLS = ("grading", "homework", "book_pdf", "browser", "site_assets", "book_sphinx", "compat")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -40,3 +40,28 @@ def test_the_execution_cache_key_covers_only_what_chapters_import():
     makefile = (ROOT / "Makefile").read_text()
     key_line = next(line for line in makefile.splitlines() if line.startswith("CACHE_KEY_FILES"))
     assert "course_utils/*.py" in key_line and "course_tools" not in key_line
+
+
+def test_the_ranges_accept_every_version_colab_has():
+    """The Colab install cell must replace none of Colab's libraries: each range in pyproject.toml
+    accepts the version course_tools.compat pins (ipywidgets>=8.0 once replaced Colab's 7.7.1)."""
+    from packaging.requirements import Requirement
+
+    from course_tools.compat import COLAB
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    requirements = [Requirement(line) for line in pyproject["project"]["dependencies"]]
+    assert {r.name for r in requirements} <= set(COLAB), "a dependency compat does not pin"
+    for requirement in requirements:
+        version = COLAB[requirement.name]
+        assert requirement.specifier.contains(version), (
+            f"pyproject.toml's {requirement} would replace Colab's {requirement.name} {version}")
+
+
+def test_compat_spots_a_replaced_version():
+    from course_tools.compat import COLAB, replaced
+
+    before = {name: version for name, version in COLAB.items()}
+    assert replaced(before, dict(before)) == []
+    after = {**before, "ipywidgets": "8.1.9"}
+    assert replaced(before, after) == ["ipywidgets 7.7.1 -> 8.1.9"]
