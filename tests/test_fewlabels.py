@@ -48,3 +48,36 @@ def test_linear_probe_separates_separable_codes_and_checks_shapes():
         linear_probe(codes, labels, codes[:, :2], labels)
     with pytest.raises(ValueError, match="train_codes"):
         linear_probe(codes, labels[:50], codes, labels)
+
+
+@pytest.mark.parametrize("C", [0.1, 1.0])
+def test_linear_probe_fits_scikit_learns_logistic_regression_on_standardised_codes(C):
+    """Our L-BFGS probe minimises the objective of StandardScaler + LogisticRegression(C):
+    the two classify held-out codes alike (10 overlapping classes, unscaled, shifted codes)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    generator = torch.Generator().manual_seed(0)
+    centers = 0.4 * torch.randn(10, 20, generator=generator)
+    scale = torch.linspace(0.1, 30, 20)  # columns of very different spreads, as ReLU codes have
+
+    def codes(n):
+        y = torch.randint(0, 10, (n,), generator=generator)
+        return (centers[y] + torch.randn(n, 20, generator=generator)) * scale + 5, y
+
+    (x, y), (x_test, y_test) = codes(600), codes(2000)
+    ours = linear_probe(x, y, x_test, y_test, C=C)
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=C, max_iter=5000))
+    reference.fit(x.double().numpy(), y.numpy())
+    theirs = reference.score(x_test.double().numpy(), y_test.numpy())
+    assert 0.3 < theirs < 0.99, theirs  # a problem where the fit matters
+    assert abs(ours - theirs) < 0.005, (ours, theirs)
+
+
+def test_linear_probe_handles_labels_that_are_not_0_to_k():
+    codes = torch.tensor([[0.0], [0.1], [5.0], [5.1]])
+    labels = torch.tensor([3, 3, 7, 7])
+    assert linear_probe(codes, labels, codes, labels, C=10.0) == 1.0
+    with pytest.raises(ValueError, match="C="):
+        linear_probe(codes, labels, codes, labels, C=0.0)
