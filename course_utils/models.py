@@ -12,16 +12,21 @@ from course_utils.checks import positive_int
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU,
-        final_activation: nn.Module | None = None) -> nn.Sequential:
+        final_activation: nn.Module | None = None, batch_norm: bool = False) -> nn.Sequential:
     """Linear layers of the given widths with ``activation`` between them; linear at the end
-    unless ``final_activation`` is given. ``mlp([784, 1000, 30])``: 784 -> 1000 -> 30."""
+    unless ``final_activation`` is given. ``mlp([784, 1000, 30])``: 784 -> 1000 -> 30.
+    With ``batch_norm``, every hidden layer is Linear -> BatchNorm1d -> activation."""
     sizes = list(sizes)
     if len(sizes) < 2 or not all(isinstance(s, int) and not isinstance(s, bool) and s > 0 for s in sizes):
         raise ValueError(f"sizes={sizes!r}: expected at least two positive ints (not bools)")
+    if not isinstance(batch_norm, bool):
+        raise TypeError(f"batch_norm={batch_norm!r}: expected True or False")
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(n_out))
             layers.append(activation())
     if final_activation is not None:
         layers.append(final_activation)

@@ -14,6 +14,19 @@ def test_mlp_layer_widths_and_activations():
     assert isinstance(mlp([4, 2], final_activation=nn.Sigmoid())[-1], nn.Sigmoid)
 
 
+def test_mlp_with_batch_norm_normalises_every_hidden_layer_and_not_the_output():
+    net = mlp([784, 1000, 500, 30], nn.GELU, batch_norm=True)
+    kinds = [type(m) for m in net]
+    assert kinds == [nn.Linear, nn.BatchNorm1d, nn.GELU, nn.Linear, nn.BatchNorm1d, nn.GELU,
+                     nn.Linear]
+    assert [m.num_features for m in net if isinstance(m, nn.BatchNorm1d)] == [1000, 500]
+    net.train()
+    h = net[:2](torch.randn(64, 784) * 5 + 3)  # the first hidden layer, normalised
+    assert h.mean(0).abs().max() < 1e-4 and (h.std(0, unbiased=False) - 1).abs().max() < 1e-2
+    with pytest.raises(TypeError, match="batch_norm="):
+        mlp([4, 2], batch_norm="yes")
+
+
 def test_autoencoder_composes_its_halves():
     torch.manual_seed(0)
     model = Autoencoder(mlp([8, 3]), mlp([3, 8]))
