@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
+import sys  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
@@ -58,20 +59,38 @@ def fast_mlxtend(monkeypatch):
     return calls
 
 
+def apt_install(package: str, purpose: str) -> None:
+    """Install Debian's ``package`` with apt-get (CI runs as root), or skip saying why not."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        pytest.skip(f"{package} is not installed and apt-get cannot install it here (needs "
+                    f"root): `apt-get install {package}` runs {purpose}")
+    for command in (["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package]):
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900,
+                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        if result.returncode != 0:
+            pytest.skip(f"{package} could not be installed ({' '.join(command)}): "
+                        + result.stderr.strip()[-300:])
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Debian's Chromium: installed with apt-get when missing (CI runs as root), else a skip."""
     found = find_chromium()
     if found:
         return found
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        pytest.skip("Chromium is not installed and apt-get cannot install it here (needs root): "
-                    "`apt-get install chromium` runs the browser tests")
-    for command in (["apt-get", "update", "-qq"],
-                    ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"]):
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900,
-                                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
-        if result.returncode != 0:
-            pytest.skip(f"Chromium could not be installed ({' '.join(command)}): "
-                        + result.stderr.strip()[-300:])
+    apt_install("chromium", "the browser tests")
     return find_chromium()
+
+
+@pytest.fixture(scope="session")
+def bubblewrap() -> None:
+    """Debian's bubblewrap, for the grading sandbox: installed with apt-get when missing (CI
+    runs as root), else a skip; also a skip where the system forbids its namespaces."""
+    from course_tools import sandbox
+
+    if shutil.which("bwrap") is None and sys.platform.startswith("linux"):
+        apt_install("bubblewrap", "the sandbox tests")
+    reason = sandbox.available()
+    if reason:
+        pytest.skip(f"no sandbox here: {reason}")

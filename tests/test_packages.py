@@ -6,7 +6,8 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOLS = ("grading", "homework", "book_pdf", "browser", "site_assets", "book_sphinx", "compat")
+TOOLS = ("grading", "homework", "book_pdf", "browser", "site_assets", "book_sphinx", "compat",
+         "sandbox")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -1,0 +1,259 @@
+"""Run a command that may be hostile (a student's submission) in a sandbox of its own.
+
+The sandbox is bubblewrap (Debian's ``bubblewrap``, ``bwrap``), the tool Flatpak uses: it needs
+no daemon and no root, unlike Docker, and sets up the namespaces, mounts and privileges in one
+audited program, which ``unshare`` plus ``setpriv`` plus our own mount code would not. Inside:
+
+- its own user, process, network, IPC, hostname and mount namespaces; an unprivileged uid with
+  no capabilities; it dies with the grader (``--die-with-parent``), and when the sandbox's first
+  process ends, the kernel kills every process left in its process namespace: nothing outlives
+  a run, not a ``setsid`` daemon either;
+- no network (only a loopback device of its own);
+- read-only: the paths given in ``readable`` (the Python environment, the course package, the
+  data) and the system's ``/usr``; writable: one private folder (``workdir``, seen as
+  ``/sandbox``) and an empty ``/tmp``; nothing else of the host exists in it (not the hidden
+  tests, not other submissions, not the results, not the grader's home);
+- an environment of exactly the variables passed in ``env``;
+- limits: address space (memory), processes, CPU seconds, size of any written file, bytes of
+  output and wall-clock seconds. At a limit the whole sandbox is killed, and the outcome names
+  the limit.
+
+When the grader runs as root (as on CI), bubblewrap runs as root, and the sandbox's uid 65534
+has no capabilities in its user namespace; outside it, its processes and files count as root's.
+(Starting bubblewrap as ``nobody`` instead would hide the interpreter when it is installed under
+root's home, as pyenv does.)
+
+    outcome = run([sys.executable, "-c", "print(1)"], workdir=folder, readable=python_paths())
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+NOBODY = 65534  # the uid and gid the sandbox runs as, inside and (when we are root) outside
+INSIDE = "/sandbox"  # where workdir appears inside
+MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
+PROCESS_SIGNS = ("Resource temporarily unavailable", "can't start new thread")
+PIDS_CGROUPS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, v2
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is not installed, or this system does not allow its namespaces."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one sandboxed run may use."""
+
+    memory_mb: int = 4096  # address space of each process (RLIMIT_AS)
+    processes: int = 64  # processes and threads of the sandbox's user (RLIMIT_NPROC)
+    cpu_seconds: int = 600  # CPU time of each process (RLIMIT_CPU)
+    file_mb: int = 256  # size of any file it writes (RLIMIT_FSIZE)
+    output_bytes: int = 1_000_000  # stdout and stderr together
+    wall_seconds: float = 900.0  # from start to end
+
+    def __post_init__(self):
+        for name, value in vars(self).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"Limits.{name}={value!r}: expected a positive number")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    returncode: int | None  # None when a limit killed it
+    stdout: str
+    stderr: str
+    limit: str | None = None  # the limit that stopped it, in words, or None
+    seconds: float = 0.0
+
+
+def available() -> str | None:
+    """None when sandboxes can run here, else the reason they cannot."""
+    if not sys.platform.startswith("linux"):
+        return "the sandbox needs Linux namespaces"
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian: apt-get install bubblewrap)"
+    probe = subprocess.run(_launcher() + ["--unshare-all", "--ro-bind", "/", "/", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"bubblewrap cannot create namespaces here: {probe.stderr.strip()[:200]}"
+    return None
+
+
+def python_paths() -> list[Path]:
+    """What a Python program of this environment needs to read: the interpreter's installation
+    and the virtual environment (which holds the course package, installed or editable)."""
+    paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    import course_utils  # an editable install reads the package from the checkout
+
+    paths.add(Path(course_utils.__file__).resolve().parent)
+    return sorted(paths)
+
+
+def _launcher() -> list[str]:
+    return [shutil.which("bwrap") or "bwrap"]
+
+
+def bwrap_arguments(command: list[str], *, workdir: Path, readable: list[Path],
+                    env: dict[str, str]) -> list[str]:
+    """The bubblewrap command line for ``command`` (see the module's docstring)."""
+    args = _launcher() + [
+        "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+        "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
+        "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+    ]
+    for name in ("bin", "lib", "lib64", "sbin"):  # merged /usr: links; else read-only copies
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for path in readable:
+        path = Path(path).resolve()
+        if not path.exists():
+            raise FileNotFoundError(f"readable: {path} does not exist")
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--bind", str(Path(workdir).resolve()), INSIDE, "--chdir", INSIDE, "--clearenv"]
+    for key, value in {"HOME": INSIDE, "PATH": "/usr/bin:/bin", **env}.items():
+        args += ["--setenv", key, value]
+    return args + ["--", *command]
+
+
+def _pids_cgroup(processes: int) -> Path | None:
+    """A new cgroup holding at most ``processes`` tasks, where we may make one (as root), else
+    None. RLIMIT_NPROC alone does not bind root, whose processes the sandbox's are outside."""
+    if os.geteuid() != 0:
+        return None
+    for base in PIDS_CGROUPS:
+        controllers = base / "cgroup.subtree_control"  # v2: pids must be delegated below
+        usable = (base / "cgroup.procs").exists() and os.access(base, os.W_OK) and (
+            base.name == "pids" or (controllers.exists() and "pids" in controllers.read_text().split()))
+        if not usable:
+            continue
+        group = base / f"course-sandbox-{os.getpid()}-{time.monotonic_ns()}"
+        try:
+            group.mkdir()
+            (group / "pids.max").write_text(str(processes))
+            return group
+        except OSError:
+            return None
+    return None
+
+
+def processes_limited() -> bool:
+    """Whether Limits.processes binds here: always for a non-root grader (RLIMIT_NPROC), for
+    root only where a pids cgroup can be made."""
+    if os.geteuid() != 0:
+        return True
+    group = _pids_cgroup(1)
+    _remove_cgroup(group)
+    return group is not None
+
+
+def _remove_cgroup(group: Path | None) -> None:
+    if group is None:
+        return
+    for _ in range(50):  # the kernel empties it as the killed processes are reaped
+        try:
+            group.rmdir()
+            return
+        except OSError:
+            time.sleep(0.1)
+
+
+def _rlimits(limits: Limits, group: Path | None):
+    """preexec_fn: the limits, inherited by everything the sandbox starts."""
+    mb = 1024 * 1024
+
+    def apply():
+        if group is not None:
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2)
+        resource.setrlimit(resource.RLIMIT_CPU, (int(limits.cpu_seconds), int(limits.cpu_seconds) + 1))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+
+    return apply
+
+
+def run(command: list[str], *, workdir: Path, readable: list[Path] = (),
+        env: dict[str, str] | None = None, limits: Limits = Limits(),
+        stdin: bytes | None = None) -> Outcome:
+    """Run ``command`` in a sandbox (module docstring); never raises because of what it does."""
+    if not command or not all(isinstance(part, str) for part in command):
+        raise ValueError(f"command={command!r}: expected a non-empty list of strings")
+    workdir = Path(workdir)
+    if not workdir.is_dir():
+        raise NotADirectoryError(f"workdir: {workdir} is not a folder")
+    argv = bwrap_arguments(command, workdir=workdir, readable=list(readable), env=env or {})
+    group = _pids_cgroup(limits.processes)
+    try:
+        return _run(argv, limits, stdin, group)
+    finally:
+        _remove_cgroup(group)
+
+
+def _run(argv: list[str], limits: Limits, stdin: bytes | None, group: Path | None) -> Outcome:
+    start = time.monotonic()
+    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, preexec_fn=_rlimits(limits, group),
+                               start_new_session=True)
+    outputs: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
+    stopped: list[str] = []  # the first limit hit
+
+    def kill(reason: str) -> None:
+        if not stopped:
+            stopped.append(reason)
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the launcher; the kernel ends the rest
+        except ProcessLookupError:
+            pass
+
+    def read(name: str, stream) -> None:
+        while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+            outputs[name] += chunk
+            if len(outputs["stdout"]) + len(outputs["stderr"]) > limits.output_bytes:
+                kill(f"output limit: more than {limits.output_bytes:,} bytes printed")
+                break
+
+    readers = [threading.Thread(target=read, args=(name, getattr(process, name)), daemon=True)
+               for name in outputs]
+    for reader in readers:
+        reader.start()
+    try:
+        if stdin:
+            process.stdin.write(stdin)
+        process.stdin.close()
+    except BrokenPipeError:
+        pass
+    try:
+        process.wait(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        kill(f"wall-time limit: ran longer than {limits.wall_seconds:g} s")
+        process.wait()
+    for reader in readers:
+        reader.join(timeout=5)
+    stdout = outputs["stdout"][:limits.output_bytes].decode(errors="replace")
+    stderr = outputs["stderr"][:limits.output_bytes].decode(errors="replace")
+    code = process.returncode
+    limit = stopped[0] if stopped else None
+    if limit is None and code in (-signal.SIGXCPU, 128 + signal.SIGXCPU, -signal.SIGKILL,
+                                  128 + signal.SIGKILL) \
+            and time.monotonic() - start < limits.wall_seconds:
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+            limit = f"CPU-time limit: used more than {limits.cpu_seconds} CPU seconds"
+    if limit is None and code != 0 and any(sign in stderr for sign in MEMORY_SIGNS):
+        limit = f"memory limit: more than {limits.memory_mb} MB of address space"
+    if limit is None and code != 0 and any(sign in stderr for sign in PROCESS_SIGNS):
+        limit = f"process limit: more than {limits.processes} processes and threads"
+    return Outcome(None if stopped else code, stdout, stderr, limit, time.monotonic() - start)
