@@ -23,8 +23,9 @@ Targets, 2-core CPU:
   for its pretrained MLP against 13.87 for PCA-30 (a ratio of 0.22).
 
 Measured on full MNIST, one thread beside another job (2026-12-06; see issue 17's note):
-mlp-plain 7.65 after 4,000 steps; mlp with batch norm 6.79, 4.61, 3.64, 3.33 after 1,000 to
-4,000 steps: batch normalisation is what made the difference. conv (channels 32) 3.80, 2.71,
+the mlp's recipe without batch norm 7.65 after 4,000 steps with ReLU (6.72 with GELU, alone on
+2 cores); with batch norm 6.79, 4.61, 3.64, 3.33 after 1,000 to 4,000 steps: batch
+normalisation is what made the difference. conv (channels 32) 3.80, 2.71,
 2.40 after 1,000 to 3,000 steps (ratio 0.17), at 3.6 times the MLP's cost per step.
 Alone on the 2-core CPU, with the defaults: mlp 2.92 in 188 s of training (target met); conv
 2.40, ratio 0.173, in 221 s (target not met).
