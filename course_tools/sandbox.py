@@ -39,15 +39,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-NOBODY = 65534  # the uid and gid the sandbox runs as, inside and (when we are root) outside
+NOBODY = 65534  # the uid and gid the sandbox runs as inside its user namespace
 INSIDE = "/sandbox"  # where workdir appears inside
 MEMORY_SIGNS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 PROCESS_SIGNS = ("Resource temporarily unavailable", "can't start new thread")
 PIDS_CGROUPS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))  # cgroup v1, v2
-
-
-class SandboxUnavailable(RuntimeError):
-    """bubblewrap is not installed, or this system does not allow its namespaces."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class Limits:
     """What one sandboxed run may use."""
 
     memory_mb: int = 4096  # address space of each process (RLIMIT_AS)
-    processes: int = 64  # processes and threads of the sandbox's user (RLIMIT_NPROC)
+    processes: int = 64  # processes and threads (a pids cgroup as root, else RLIMIT_NPROC)
     cpu_seconds: int = 600  # CPU time of each process (RLIMIT_CPU)
     file_mb: int = 256  # size of any file it writes (RLIMIT_FSIZE)
     output_bytes: int = 1_000_000  # stdout and stderr together
@@ -220,7 +216,7 @@ def _run(argv: list[str], limits: Limits, stdin: bytes | None, group: Path | Non
             pass
 
     def read(name: str, stream) -> None:
-        while chunk := stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536):
+        while chunk := stream.read1(65536):
             outputs[name] += chunk
             if len(outputs["stdout"]) + len(outputs["stderr"]) > limits.output_bytes:
                 kill(f"output limit: more than {limits.output_bytes:,} bytes printed")
@@ -247,11 +243,8 @@ def _run(argv: list[str], limits: Limits, stdin: bytes | None, group: Path | Non
     stderr = outputs["stderr"][:limits.output_bytes].decode(errors="replace")
     code = process.returncode
     limit = stopped[0] if stopped else None
-    if limit is None and code in (-signal.SIGXCPU, 128 + signal.SIGXCPU, -signal.SIGKILL,
-                                  128 + signal.SIGKILL) \
-            and time.monotonic() - start < limits.wall_seconds:
-        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
-            limit = f"CPU-time limit: used more than {limits.cpu_seconds} CPU seconds"
+    if limit is None and code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # RLIMIT_CPU's signal
+        limit = f"CPU-time limit: used more than {limits.cpu_seconds} CPU seconds"
     if limit is None and code != 0 and any(sign in stderr for sign in MEMORY_SIGNS):
         limit = f"memory limit: more than {limits.memory_mb} MB of address space"
     if limit is None and code != 0 and any(sign in stderr for sign in PROCESS_SIGNS):
