@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import os
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -100,8 +101,9 @@ def _launcher() -> list[str]:
 
 
 def bwrap_arguments(command: list[str], *, workdir: Path, readable: list[Path],
-                    env: dict[str, str]) -> list[str]:
-    """The bubblewrap command line for ``command`` (see the module's docstring)."""
+                    env: dict[str, str], binds: dict[str, Path] | None = None) -> list[str]:
+    """The bubblewrap command line for ``command`` (see the module's docstring); ``binds``
+    maps a path inside to a host path shown there read-only."""
     args = _launcher() + [
         "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--uid", str(NOBODY), "--gid", str(NOBODY), "--hostname", "sandbox",
@@ -118,6 +120,10 @@ def bwrap_arguments(command: list[str], *, workdir: Path, readable: list[Path],
         if not path.exists():
             raise FileNotFoundError(f"readable: {path} does not exist")
         args += ["--ro-bind", str(path), str(path)]
+    for inside, path in (binds or {}).items():
+        if not Path(path).exists():
+            raise FileNotFoundError(f"binds: {path} does not exist")
+        args += ["--ro-bind", str(Path(path).resolve()), inside]
     args += ["--bind", str(Path(workdir).resolve()), INSIDE, "--chdir", INSIDE, "--clearenv"]
     for key, value in {"HOME": INSIDE, "PATH": "/usr/bin:/bin", **env}.items():
         args += ["--setenv", key, value]
@@ -242,11 +248,144 @@ def _run(argv: list[str], limits: Limits, stdin: bytes | None, group: Path | Non
     stdout = outputs["stdout"][:limits.output_bytes].decode(errors="replace")
     stderr = outputs["stderr"][:limits.output_bytes].decode(errors="replace")
     code = process.returncode
-    limit = stopped[0] if stopped else None
-    if limit is None and code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # RLIMIT_CPU's signal
-        limit = f"CPU-time limit: used more than {limits.cpu_seconds} CPU seconds"
-    if limit is None and code != 0 and any(sign in stderr for sign in MEMORY_SIGNS):
-        limit = f"memory limit: more than {limits.memory_mb} MB of address space"
-    if limit is None and code != 0 and any(sign in stderr for sign in PROCESS_SIGNS):
-        limit = f"process limit: more than {limits.processes} processes and threads"
+    limit = stopped[0] if stopped else limit_hit(code, stderr, limits)
     return Outcome(None if stopped else code, stdout, stderr, limit, time.monotonic() - start)
+
+
+def limit_hit(code: int | None, stderr: str, limits: Limits) -> str | None:
+    """The limit that ended a process with exit status ``code``, judged from it and its stderr."""
+    if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):  # RLIMIT_CPU's signal
+        return f"CPU-time limit: used more than {limits.cpu_seconds} CPU seconds"
+    if code != 0 and any(sign in stderr for sign in MEMORY_SIGNS):
+        return f"memory limit: more than {limits.memory_mb} MB of address space"
+    if code != 0 and any(sign in stderr for sign in PROCESS_SIGNS):
+        return f"process limit: more than {limits.processes} processes and threads"
+    return None
+
+
+class Stopped(RuntimeError):
+    """The sandboxed process is gone (a limit, a crash, or it ended); the text says why."""
+
+
+class Session:
+    """A sandboxed process to talk to: requests as lines on its stdin, answers as lines on its
+    stdout; its stderr is read and capped as a run's output. Limits as in ``run``, and each
+    request has its own deadline: past it, the whole sandbox is killed.
+
+        with Session(command, workdir=..., readable=...) as session:
+            reply = session.request(b"...", timeout=10)
+    """
+
+    def __init__(self, command: list[str], *, workdir: Path, readable: list[Path] = (),
+                 env: dict[str, str] | None = None, limits: Limits = Limits(),
+                 binds: dict[str, Path] | None = None, sandboxed: bool = True,
+                 max_answer_bytes: int = 64 * 1024 * 1024):
+        if not command or not all(isinstance(part, str) for part in command):
+            raise ValueError(f"command={command!r}: expected a non-empty list of strings")
+        if not Path(workdir).is_dir():
+            raise NotADirectoryError(f"workdir: {workdir} is not a folder")
+        self.limits, self.max_answer_bytes = limits, max_answer_bytes
+        self.started = time.monotonic()
+        if sandboxed:
+            argv, cwd, environment = bwrap_arguments(command, workdir=workdir, readable=list(readable),
+                                                     env=env or {}, binds=binds), None, None
+            self.group = _pids_cgroup(limits.processes)
+        else:  # the instructor's explicit choice: limits, but no namespaces
+            argv, cwd, environment, self.group = command, workdir, {"PATH": "/usr/bin:/bin", **(env or {})}, None
+        self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, preexec_fn=_rlimits(limits, self.group),
+                                        start_new_session=True, cwd=cwd, env=environment)
+        self.stderr = bytearray()
+        self.stopped: str | None = None  # why it was killed
+        self._pending = bytearray()
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+        self._timer = threading.Timer(limits.wall_seconds, self.kill,
+                                      [f"wall-time limit: ran longer than {limits.wall_seconds:g} s"])
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _read_stderr(self) -> None:
+        while chunk := self.process.stderr.read1(65536):
+            if len(self.stderr) <= self.limits.output_bytes:
+                self.stderr += chunk
+            if len(self.stderr) > self.limits.output_bytes:
+                self.kill(f"output limit: more than {self.limits.output_bytes:,} bytes printed")
+
+    def kill(self, reason: str) -> None:
+        if self.stopped is None:
+            self.stopped = reason
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)  # the launcher; the kernel ends the rest
+        except ProcessLookupError:
+            pass
+
+    def why_gone(self) -> str:
+        """Why the process no longer answers, in words."""
+        if self.stopped:
+            return self.stopped
+        code = self.process.wait()
+        stderr = self.stderr.decode(errors="replace")
+        return limit_hit(code, stderr, self.limits) or f"it ended (exit status {code})"
+
+    def request(self, line: bytes, timeout: float) -> bytes:
+        """Send one line, return the line that answers it; raises Stopped when the process is
+        gone, or kills it and raises Stopped when no answer comes within ``timeout`` seconds."""
+        if self.stopped or self.process.poll() is not None:
+            raise Stopped(self.why_gone())
+        try:
+            self.process.stdin.write(line.rstrip(b"\n") + b"\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            raise Stopped(self.why_gone()) from None
+        deadline = time.monotonic() + timeout
+        stream = self.process.stdout
+        while b"\n" not in self._pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.kill(f"time limit: no answer within {timeout:g} s (it ignored the stop)")
+                raise Stopped(self.stopped)
+            ready, _, _ = select.select([stream], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(stream.fileno(), 1 << 20)
+            if not chunk:
+                raise Stopped(self.why_gone())
+            self._pending += chunk
+            if len(self._pending) > self.max_answer_bytes:
+                self.kill(f"output limit: an answer of more than {self.max_answer_bytes:,} bytes")
+                raise Stopped(self.stopped)
+        answer, _, rest = bytes(self._pending).partition(b"\n")
+        self._pending = bytearray(rest)
+        return answer
+
+    def close(self) -> Outcome:
+        """End the process and everything it started; what happened, as ``run`` says it."""
+        try:
+            self.process.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+        self._timer.cancel()
+        self._reader.join(timeout=5)
+        _remove_cgroup(self.group)
+        stderr = self.stderr[:self.limits.output_bytes].decode(errors="replace")
+        code = self.process.returncode
+        limit = self.stopped or limit_hit(code, stderr, self.limits)
+        return Outcome(None if self.stopped else code, "", stderr, limit,
+                       time.monotonic() - self.started)
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

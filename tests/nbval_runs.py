@@ -9,9 +9,10 @@ chapter whose cells all pass, these hooks write to that folder
   the kernel's messages by nbclient's own code (what jupyter-book would have stored). The site
   test renders these (tests/test_site.py) instead of executing every chapter again;
 - ``<chapter>.grades.json``: for a chapter with exercises, the grade of its own solutions. After
-  the last cell, the grading cell of ``course_tools.grading`` runs in the same kernel against the
-  hidden tests that ``otter assign`` makes of the chapter, as it would after a submission's last
-  cell. tests/test_homework.py expects full marks.
+  the last cell, the chapter's hidden tests (as ``otter assign`` writes them) run here, in the
+  test process, and ask nbval's kernel for values and calls through the same requests and
+  plain data as a sandboxed submission (``course_tools.student_kernel``), on a fresh seed.
+  tests/test_homework.py expects full marks.
 
 Each file records the SHA-256 of the chapter it came from, so a reader never takes a stale run.
 Without ``COURSE_EXECUTED_DIR`` these hooks do nothing.
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 EXECUTED_DIR_ENV = "COURSE_EXECUTED_DIR"
 RUN_KEY = "course_run"  # notebook metadata: where and how the outputs were made
 TEST_TIMEOUT = 60  # seconds per grading test, as course_tools.grading's default
@@ -110,21 +112,43 @@ def language_info(kernel) -> dict:
             return reply["content"]["language_info"]
 
 
+def kernel_answer(kernel, request: dict):
+    """The answer of nbval's kernel to one grading request, as the sandboxed kernel gives it."""
+    from course_tools import plain_data
+
+    code = (f"import sys as _sys\n_sys.path.insert(0, {str(ROOT)!r})\n"
+            "from course_tools.student_kernel import answer as _answer\n"
+            f"print(_answer({request!r}, globals()))")
+    msg_id = kernel.execute_cell_input(code, allow_stdin=False)
+    printed = []
+    while True:
+        message = kernel.get_message(stream="iopub", timeout=TEST_TIMEOUT * 2)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        if message["msg_type"] == "stream" and message["content"]["name"] == "stdout":
+            printed.append(message["content"]["text"])
+        elif message["msg_type"] == "error":
+            raise RuntimeError(f"answering {request.get('op')} raised {message['content']['ename']}")
+        elif message["msg_type"] == "status" and message["content"]["execution_state"] == "idle":
+            break
+    return plain_data.decode("".join(printed).strip().splitlines()[-1])
+
+
 def grade_solutions(chapter: Path, kernel) -> dict | None:
     """Grade the kernel's state (the chapter's solutions) with the chapter's hidden tests."""
-    from course_tools.grading import empty_report, grading_cell, scored_report
+    import secrets
+
+    from course_tools.grading import Student, empty_report, run_hidden_tests
     from course_tools.homework import build_homework, has_homework
 
     if not has_homework(chapter):
         return None
     with tempfile.TemporaryDirectory(prefix="reference-grading-") as scratch:
         built = build_homework(chapter, Path(scratch))
-        out_path = Path(scratch) / "results.json"
         report = empty_report(f"{chapter.name} (its solutions, in nbval's kernel)", built.tests_dir)
-        msg_id = kernel.execute_cell_input(grading_cell(built.tests_dir, out_path, TEST_TIMEOUT),
-                                           allow_stdin=False)
-        kernel.await_idle(msg_id, timeout=TEST_TIMEOUT * (len(report.questions) + 1))
-        return scored_report(report, out_path).to_dict()
+        report.seed = secrets.randbits(32)  # any seed must give full marks: a fresh one each run
+        student = Student(lambda request: kernel_answer(kernel, request), TEST_TIMEOUT)
+        return run_hidden_tests(student, built.tests_dir, report.seed, report).to_dict()
 
 
 @pytest.hookimpl(hookwrapper=True)
