@@ -388,7 +388,7 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: float =
             for cell in cells:  # in order, until the kernel is gone
                 if session.stopped is not None or session.process.poll() is not None:
                     break
-                _run_cell(cell, ask, cell_timeout)
+                _run_cell(cell, ask, cell_timeout, limits.memory_mb)
             for name, reasons in _answer_cell_errors(nb, cell_timeout).items():
                 if name in report.questions:
                     report.questions[name].reasons.extend(reasons)
@@ -403,7 +403,7 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: float =
     return report
 
 
-def _run_cell(cell, ask, cell_timeout: float) -> None:
+def _run_cell(cell, ask, cell_timeout: float, memory_mb: int) -> None:
     """Run one cell in the sandbox and keep its output and error in ``cell.outputs``."""
     v4 = nbformat.v4
     try:
@@ -419,8 +419,10 @@ def _run_cell(cell, ask, cell_timeout: float) -> None:
         cell.outputs.append(v4.new_output("stream", name="stdout", text=reply["output"]))
     error = reply.get("error")
     if type(error) is dict:
-        cell.outputs.append(v4.new_output("error", ename=str(error.get("ename", "Error")),
-                                          evalue=str(error.get("evalue", "")), traceback=[]))
+        name, text = str(error.get("ename", "Error")), str(error.get("evalue", ""))
+        if name == "MemoryError" or any(sign in text for sign in sandbox.MEMORY_SIGNS):
+            text += f" (the memory limit is {memory_mb:,} MB)"
+        cell.outputs.append(v4.new_output("error", ename=name, evalue=text, traceback=[]))
 
 
 # ----- many submissions ---------------------------------------------------------------------

@@ -140,13 +140,15 @@ def answer(request: dict, namespace: dict, shell=None) -> str:
         if op == "run_cell":
             reply = _run_cell(shell, request["source"], seconds)
         else:
+            # decoded before the clock starts: the first tensor imports torch, which takes a while
+            target = plain_data.decode(request["target"])
+            args, kwargs = (plain_data.decode(request[key]) if op == "call" else None
+                            for key in ("args", "kwargs"))
             with _time_limit(seconds):
-                target = _objects(plain_data.decode(request["target"]), namespace)
+                target = _objects(target, namespace)
                 target = resolve(target, namespace) if isinstance(target, str) else target
                 if op == "call":
-                    args = _objects(plain_data.decode(request["args"]), namespace)
-                    kwargs = _objects(plain_data.decode(request["kwargs"]), namespace)
-                    value = target(*args, **kwargs)
+                    value = target(*_objects(args, namespace), **_objects(kwargs, namespace))
                 elif op == "value":
                     value = target
                 elif op == "state":

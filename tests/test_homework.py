@@ -16,15 +16,14 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_tools.grading import CHECK_CALL, GRADING_ENV, GradeReport, grade_submission
-from course_tools.homework import ANSWER_TAG, build_all, build_homework, chapters_with_homework
+from course_tools.grading import CHECK_CALL, GradeReport, grade_submission
+from course_tools.homework import ANSWER_TAG, build_all, chapters_with_homework
 from tests.nbval_runs import EXECUTED_DIR_ENV, RUN_KEY, source_digest
+from tests.tiny_homework import build_tiny_homework, solutions, submission
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapters_with_homework(ROOT / "book")
 SOLUTION_MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.M)
-ASSIGNMENT_CONFIG = next(c.source for c in nbformat.read(CHAPTERS[0], as_version=4).cells
-                         if c.cell_type == "raw" and c.source.startswith("# ASSIGNMENT CONFIG"))
 
 
 def wrong_answers(chapter: str) -> dict:
@@ -139,13 +138,13 @@ def student_copy_then_wrong_answers(homework, chapter: str, out: Path) -> tuple[
     return out, untouched
 
 
-def run_student_copy(homework, chapter, workdir, env):
-    submission, untouched = student_copy_then_wrong_answers(homework, chapter, workdir / "submission.ipynb")
-    return grade_submission(submission, homework[chapter].tests_dir, env=env), untouched
+def run_student_copy(homework, chapter, workdir):
+    notebook, untouched = student_copy_then_wrong_answers(homework, chapter, workdir / "submission.ipynb")
+    return grade_submission(notebook, homework[chapter].tests_dir), untouched
 
 
-def grade_reference(homework, chapter, workdir, env):
-    return grade(homework, chapter, reference_answers(chapter), workdir, env=env)
+def grade_reference(homework, chapter, workdir):
+    return grade(homework, chapter, reference_answers(chapter), workdir)
 
 
 def executed_seconds(chapter: str) -> float:
@@ -158,65 +157,32 @@ def executed_seconds(chapter: str) -> float:
 
 # a homework small enough to run in seconds, for what the grader does with broken submissions
 CELL_TIMEOUT, TEST_TIMEOUT = 6, 2  # seconds, for its endless loop
-TINY_QUESTIONS = {  # question: (solution cell, public test, hidden test)
-    "q1": ("def plus_one(a):\n    # BEGIN SOLUTION\n    done = a + 1\n    return done\n    # END SOLUTION",
-           "def test_q1(plus_one):\n    assert plus_one(1) == 2, 'plus_one(1) should be 2'",
-           "def test_q1_more(plus_one):\n    assert plus_one(-5) == -4, 'plus_one(-5) should be -4'"),
-    "q2": ("def double(a):\n    # BEGIN SOLUTION\n    return 2 * a\n    # END SOLUTION",
-           "def test_q2(double):\n    assert double(2) == 4, 'double(2) should be 4'",
-           "def test_q2_more(double):\n    assert double(-3) == -6, 'double(-3) should be -6'"),
-    "q3": ("def triple(a):\n    # BEGIN SOLUTION\n    result = 3 * a\n    return result\n    # END SOLUTION\n\n"
-           "nine = triple(3)",
-           "def test_q3(triple):\n    assert triple(1) == 3, 'triple(1) should be 3'",
-           "def test_q3_more(nine):\n    assert nine == 9, 'nine should be 9'"),
-    "q4": ("def square(a):\n    # BEGIN SOLUTION\n    return a * a\n    # END SOLUTION",
-           "def test_q4(square):\n    assert square(3) == 9, 'square(3) should be 9'",
-           "def test_q4_more(square):\n    assert square(-2) == 4, 'square(-2) should be 4'"),
-}
 
 
 @pytest.fixture(scope="module")
 def tiny_homework(tmp_path_factory):
     """A four-question homework in otter's format, built the way `make homework` builds chapters."""
-    v4 = nbformat.v4
-    cells = [v4.new_markdown_cell("# A tiny homework"),
-             v4.new_raw_cell(re.sub(r"(?m)^name: .*$", "name: tiny", ASSIGNMENT_CONFIG))]
-    for name, (solution, public, hidden) in TINY_QUESTIONS.items():
-        cells += [v4.new_raw_cell(f"# BEGIN QUESTION\nname: {name}\npoints: 1"),
-                  v4.new_markdown_cell(f"### {name}"), v4.new_raw_cell("# BEGIN SOLUTION"),
-                  v4.new_code_cell(solution), v4.new_raw_cell("# END SOLUTION"),
-                  v4.new_raw_cell("# BEGIN TESTS"), v4.new_code_cell(public),
-                  v4.new_code_cell(f'""" # BEGIN TEST CONFIG\nhidden: true\n""" # END TEST CONFIG\n{hidden}'),
-                  v4.new_raw_cell("# END TESTS"), v4.new_raw_cell("# END QUESTION")]
-    nb = v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                               "language": "python"}})
-    folder = tmp_path_factory.mktemp("tiny-homework")
-    nbformat.write(nb, folder / "tiny.ipynb")
-    return build_homework(folder / "tiny.ipynb", folder / "out")
-
-
-def tiny_answers() -> list[str]:
-    return [solution for solution, _, _ in TINY_QUESTIONS.values()]
+    return build_tiny_homework(tmp_path_factory.mktemp("tiny-homework"))
 
 
 def grade_tiny(tiny_homework, answers, workdir, **options) -> GradeReport:
-    submission = fill_answers(tiny_homework.student_notebook, answers, workdir / "submission.ipynb")
-    return grade_submission(submission, tiny_homework.tests_dir, **options)
+    return grade_submission(submission(tiny_homework, answers, workdir / "submission.ipynb"),
+                            tiny_homework.tests_dir, **options)
 
 
-def grade_crashing_and_looping(tiny_homework, workdir, env):
-    answers = tiny_answers()
+def grade_crashing_and_looping(tiny_homework, workdir):
+    answers = solutions()
     answers[0] = answers[0].replace("done = a + 1", "raise RuntimeError('not done yet')")
     answers[2] = answers[2].replace("result = 3 * a", "while True:\n        pass")
     return grade_tiny(tiny_homework, answers, workdir, cell_timeout=CELL_TIMEOUT,
-                      test_timeout=TEST_TIMEOUT, env=env)
+                      test_timeout=TEST_TIMEOUT)
 
 
-def grade_kernel_killer(tiny_homework, workdir, env):
-    answers = tiny_answers()
+def grade_kernel_killer(tiny_homework, workdir):
+    answers = solutions()
     answers[-1] = "import os\nos._exit(1)"
     return grade_tiny(tiny_homework, answers, workdir, cell_timeout=CELL_TIMEOUT,
-                      test_timeout=TEST_TIMEOUT, env=env)
+                      test_timeout=TEST_TIMEOUT)
 
 
 RUNS = {  # test name -> the execution it checks; chapter=None: the tiny homework
@@ -229,10 +195,9 @@ RUNS = {  # test name -> the execution it checks; chapter=None: the tiny homewor
 
 
 @pytest.fixture(scope="module")
-def runs(homework, tiny_homework, request, tmp_path_factory):
-    """Start the executions the selected tests of this module need; returns run(test_name, chapter)."""
-    env = {**os.environ, **GRADING_ENV, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "COURSE_DATA_DIR": str(tmp_path_factory.mktemp("course-data-cache"))}
+def runs(homework, tiny_homework, request, tmp_path_factory, bubblewrap):
+    """Start the executions the selected tests of this module need; returns run(test_name, chapter).
+    Each is graded as the grader grades: in a sandboxed kernel of one thread."""
     jobs = {}  # (job, chapter), in order (a dict as an ordered set): one run for all its tests
     for item in request.session.items:
         job = RUNS.get(getattr(item, "originalname", None))
@@ -253,7 +218,7 @@ def runs(homework, tiny_homework, request, tmp_path_factory):
     for job, chapter in sorted(jobs, key=lambda key: -executed_seconds(key[1] or "")):
         workdir = tmp_path_factory.mktemp(f"run-{chapter or 'tiny'}")
         arguments = (tiny_homework,) if chapter is None else (homework, chapter)
-        futures[job, chapter] = pool.submit(timed, job, chapter, *arguments, workdir, env)
+        futures[job, chapter] = pool.submit(timed, job, chapter, *arguments, workdir)
     yield lambda name, chapter=None: futures[RUNS[name], chapter].result()
     pool.shutdown(cancel_futures=True)
     capture = request.config.pluginmanager.get_plugin("capturemanager")
