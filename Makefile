@@ -1,5 +1,7 @@
 # The course's two commands (see README.md):
-#   make book   build the site in _build/html, every notebook executed (full profile)
+#   make book   build the site in _build/html, every notebook executed (full profile);
+#               make book SOLUTIONS=hidden builds a semester's site: no solutions, Colab and
+#               downloads give the student copies (written to student/ for you to publish)
 #   make test   every test, in timed phases: unit, notebooks under nbval (ci profile), homework, site
 #   make homework   student notebooks and grading tests in homework/ (for instructors)
 #   make pdf    the book as one PDF in _build/pdf/book.pdf (needs Debian's chromium)
@@ -34,8 +36,15 @@ execution-cache:
 	fi; \
 	mkdir -p _build && echo "$$key" > _build/.cache-key
 
+SOLUTIONS ?= folded
+
 book: $(INSTALLED) execution-cache
-	$(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	COURSE_SOLUTIONS=$(SOLUTIONS) $(BIN)/jupyter-book build . --all --warningiserror --nitpick --keep-going
+	@if [ "$(SOLUTIONS)" = hidden ]; then \
+		rm -rf homework student && $(BIN)/python -m course_tools.homework book homework >/dev/null && \
+		mkdir -p student && cp homework/*/student/*.ipynb student/ && \
+		echo "Semester site: its Colab buttons open student/<chapter>.ipynb: commit and push student/"; \
+	fi
 	@echo "Site built: open _build/html/index.html"
 
 # The book as one PDF (Sphinx's single page, printed by Debian's chromium); shares book's cache.

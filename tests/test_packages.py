@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ("grading", "homework", "book_pdf", "browser", "site_assets", "book_sphinx", "compat",
-         "sandbox", "plain_data")
+         "sandbox", "plain_data", "student_kernel")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -116,3 +116,36 @@ def test_bad_arguments_get_clear_errors(tmp_path):
         sandbox.run(["true"], workdir=tmp_path, readable=[tmp_path / "missing"])
     with pytest.raises(ValueError, match="Limits.memory_mb"):
         sandbox.Limits(memory_mb=0)
+
+
+ECHO = ("import sys\nfor line in sys.stdin:\n    if line.startswith('hang'):\n        while True:\n"
+        "            pass\n    if line.startswith('exit'):\n        sys.exit(3)\n"
+        "    if line.startswith('flood'):\n        print('x' * 5000, flush=True)\n"
+        "    print(line.strip()[::-1], flush=True)")
+
+
+def session(folder, **limits):
+    return sandbox.Session([sys.executable, "-c", ECHO], workdir=folder, readable=sandbox.python_paths(),
+                           limits=sandbox.Limits(wall_seconds=60, **limits), max_answer_bytes=1000)
+
+
+def test_a_session_answers_line_by_line_and_dies_at_a_missed_deadline(tmp_path):
+    with session(tmp_path) as talk:
+        assert talk.request(b"abc", timeout=20) == b"cba"
+        assert talk.request(b"sandbox", timeout=20) == b"xobdnas"
+        started = time.monotonic()
+        with pytest.raises(sandbox.Stopped, match="no answer within 2 s"):
+            talk.request(b"hang", timeout=2)
+        assert time.monotonic() - started < 10
+        with pytest.raises(sandbox.Stopped, match="no answer within 2 s"):  # it stays stopped
+            talk.request(b"abc", timeout=20)
+    assert talk.close().limit.startswith("time limit")
+
+
+def test_a_session_says_why_its_process_is_gone(tmp_path):
+    with session(tmp_path) as talk:
+        with pytest.raises(sandbox.Stopped, match=r"it ended \(exit status 3\)"):
+            talk.request(b"exit", timeout=20)
+    with session(tmp_path) as talk:
+        with pytest.raises(sandbox.Stopped, match="output limit: an answer of more than 1,000 bytes"):
+            talk.request(b"flood", timeout=20)

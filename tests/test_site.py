@@ -215,6 +215,17 @@ def test_chapter_has_a_colab_button_to_its_notebook(site, visit, chapter):
     assert expected in links, f"{chapter}: Colab link {expected} not among {links}"
 
 
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_a_chapters_download_is_the_chapter_as_the_repository_holds_it(site, chapter):
+    """The default site publishes each chapter whole: its folded solutions, and its hidden tests,
+    whose inputs come from the grader's seed (tests/test_published.py checks each uses it)."""
+    import nbformat
+
+    download = nbformat.read(site / "_sources" / f"{chapter}.ipynb", as_version=4)
+    source = nbformat.read(ROOT / f"{chapter}.ipynb", as_version=4)
+    assert [c.source for c in download.cells] == [c.source for c in source.cells]
+
+
 def saved_widget_pages(site, model: str = "FloatProgressModel") -> list[str]:
     """Chapter pages whose saved widget state holds a ``model`` (the Trainer's tqdm bars)."""
     return [p.relative_to(site).as_posix() for p in (site / "book").glob("*.html")
