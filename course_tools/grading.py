@@ -38,6 +38,7 @@ import re
 import secrets
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -55,6 +56,7 @@ CHECK_CALL = re.compile(r"""grader\.check\(\s*["'](\w+)["']\s*\)""")
 GRACE = 10.0  # seconds past a cell's or call's limit before the whole sandbox is killed
 INSIDE_CODE = "/opt/course"  # where the sandbox sees course_tools (for its kernel)
 UNSAFE_FLAG = "--unsafe-no-sandbox"
+HIDDEN_TESTS_LOCK = threading.Lock()
 UNSAFE_WARNING = (
     f"{UNSAFE_FLAG}: submissions run without a sandbox, as your user, with your network. They "
     "can read your files (other submissions, this grader's results, your environment "
@@ -75,8 +77,9 @@ class Ref:
 
 @dataclass(frozen=True)
 class New:
-    """A new instance of one of the submission's classes, its state_dict loaded from
-    ``state`` when given: ``New("TiedAutoencoder", (10, 3), state={...})``."""
+    """What calling ``cls`` (a dotted name: one of the submission's classes or functions, or a
+    library's) makes in the sandbox, kept there to be a target or an argument; its state_dict
+    is loaded from ``state`` when given: ``New("TiedAutoencoder", (10, 3), state={...})``."""
     cls: str
     args: tuple = ()
     kwargs: dict = field(default_factory=dict)
@@ -91,7 +94,8 @@ class Student:
 
     ``call("f", *args)`` runs ``f(*args)`` there; ``value("x")`` sends ``x``; ``state("model")``
     sends a torch module's ``state_dict()``. A target is a name (dotted: ``"model.encode"``) or
-    ``Student.new(...)``, a fresh instance of the submission's class. Answers come back as
+    ``Student.new(...)``, what a call made in the sandbox (a fresh instance of the
+    submission's class, or the result of a function, kept there). Answers come back as
     plain data: torch tensors as tensors, numpy arrays as arrays, tuples as lists, numbers and
     strings as themselves. Arguments may be plain data, torch modules (sent as a copy),
     ``Student.ref("name")`` or ``Student.new(...)``.
@@ -136,6 +140,8 @@ class Student:
 
 
 def _short(value) -> str:
+    if isinstance(value, New):
+        return str(value)
     text = repr(value) if isinstance(value, (int, float, str, bool, type(None))) else type(value).__name__
     return text if len(text) <= 30 else text[:27] + "..."
 
@@ -393,7 +399,8 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: float =
                 if name in report.questions:
                     report.questions[name].reasons.extend(reasons)
             student = Student(lambda request: ask(request, test_timeout), test_timeout)
-            run_hidden_tests(student, tests_dir, report.seed, report)
+            with HIDDEN_TESTS_LOCK:  # one submission's tests at a time: they may seed torch's RNG
+                run_hidden_tests(student, tests_dir, report.seed, report)
         finally:
             outcome = session.close()
     if session.stopped or outcome.limit or any(o.get("ename") == "SandboxStopped" for c in cells

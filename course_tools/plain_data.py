@@ -22,7 +22,8 @@ import numpy as np
 ARRAY_KEY = "__array__"
 ITEMS_KEY = "__items__"
 KEY_TYPES = (bool, int, float, str, type(None))
-DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "float16", "float32", "float64")
+DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+          "float32", "float64")
 MAX_DEPTH = 32
 MAX_BYTES = 64 * 1024 * 1024  # of a whole message
 
