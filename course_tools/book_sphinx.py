@@ -5,7 +5,7 @@
   stubs of them; readers of the book need not see the markers.
 - Builds the site for a semester when ``COURSE_SOLUTIONS=hidden`` (``make book
   SOLUTIONS=hidden``): every solution block is shown as the student copy shows it (``...``),
-  its cell without outputs; each chapter's download (``_sources``) is its student copy, made
+  its cell unfolded and without outputs, and the Exercises' note says so; each chapter's download (``_sources``) is its student copy, made
   by ``course_tools.homework``; and its Colab button opens ``student/<chapter>.ipynb`` in the
   repository, where ``make book SOLUTIONS=hidden`` writes the student copies for the
   instructor to publish. The default (``folded``) keeps the solutions, folded, for readers
@@ -30,6 +30,10 @@ SOLUTION_BLOCK = re.compile(r"^([ \t]*)# BEGIN SOLUTION[ \t]*\n.*?^[ \t]*# END S
 SOLUTIONS_ENV = "COURSE_SOLUTIONS"
 SOLUTIONS_MODES = ("folded", "hidden")
 STUDENT_DIR = "student"  # where the semester's Colab buttons find the student copies
+FOLDED_SOLUTIONS_NOTE = "Each exercise has a folded solution below it"  # each chapter's Exercises
+SEMESTER_NOTE = ("Each exercise has a cell below it for your answer. Open this chapter's homework "
+                 "copy (the Colab button, or the download button's .ipynb) to write your answers: "
+                 "a check after each exercise tells you what is still wrong.")
 
 
 def strip_markers(text: str) -> str:
@@ -67,6 +71,10 @@ def _hide_solutions(app, doctree: nodes.document) -> None:
         for child in list(cell.children):
             if child.get("nb_element") == "cell_code_output":
                 cell.remove(child)
+        cell.attributes.pop("hide_mode", None)  # the stub is the exercise: shown, not folded
+    for paragraph in list(doctree.findall(nodes.paragraph)):
+        if paragraph.astext().startswith(FOLDED_SOLUTIONS_NOTE):
+            paragraph.children = [nodes.Text(SEMESTER_NOTE)]
 
 
 def _colab_opens_student_copy(app, pagename, templatename, context, doctree) -> None:

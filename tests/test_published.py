@@ -31,7 +31,8 @@ import nbformat
 import pytest
 import yaml
 
-from course_tools.homework import chapters_with_homework
+from course_tools.book_sphinx import FOLDED_SOLUTIONS_NOTE, SEMESTER_NOTE
+from course_tools.homework import build_homework, chapters_with_homework
 from tests.tiny_homework import QUESTIONS, build_tiny_homework
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -101,6 +102,12 @@ def build_small_book(folder: Path, mode: str) -> subprocess.CompletedProcess:
     book = folder / "book"
     book.mkdir()
     shutil.copy(homework.student_notebook.parents[3] / "tiny.ipynb", book / "tiny.ipynb")
+    nb = nbformat.read(book / "tiny.ipynb", as_version=4)  # the chapters' note, and folded solutions
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell(f"## Exercises\n\n{FOLDED_SOLUTIONS_NOTE}; try first."))
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "# BEGIN SOLUTION" in cell.source:
+            cell.metadata["tags"] = ["hide-cell"]
+    nbformat.write(nb, book / "tiny.ipynb")
     (book / "intro.md").write_text("# A small book\n")
     (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n  - file: tiny\n")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
@@ -151,19 +158,23 @@ def test_a_semester_site_shows_no_solution_and_opens_the_student_copy(small_book
     leaked = [line for line in lines if line in text]
     assert not leaked, f"the semester site shows solution lines: {leaked}"
     download = nbformat.read(site / "_sources" / "tiny.ipynb", as_version=4)
-    student = nbformat.read(folder / "homework" / "out" / "tiny" / "student" / "tiny.ipynb", as_version=4)
+    built = build_homework(folder / "book" / "tiny.ipynb", folder / "student-copy")
+    student = nbformat.read(built.student_notebook, as_version=4)
     assert [c.source for c in download.cells] == [c.source for c in student.cells]
     links = colab_links(site / "tiny.html")
     assert links and all(link.endswith("/blob/main/student/tiny.ipynb") for link in links), links
     page = readable(site / "tiny.html")
     assert re.search(r"def plus_one\(a\):\s+\.\.\.", page), "the exercise is not there as a stub"
+    assert "Show code cell" not in page and "folded solution" not in page  # stubs shown, note changed
+    assert SEMESTER_NOTE in page
 
 
 def test_the_default_site_keeps_the_solutions_folded(small_books):
     folder = small_books["folded"]
     site = folder / "book" / "_build" / "html"
     solution = QUESTIONS["q1"][0].splitlines()[2].strip()  # "done = a + 1"
-    assert solution in readable(site / "tiny.html")
+    page = readable(site / "tiny.html")
+    assert solution in page and "Show code cell" in page and FOLDED_SOLUTIONS_NOTE in page
     links = colab_links(site / "tiny.html")
     assert links and all(link.endswith("/blob/main/tiny.ipynb") for link in links), links
 
