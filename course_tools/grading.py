@@ -352,12 +352,13 @@ def _kernel_env(threads: int, sandboxed: bool, workdir: Path) -> dict[str, str]:
 
 def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: float = 600,
                      test_timeout: float = 60, seed: int | None = None, threads: int = 1,
-                     sandboxed: bool = True, limits: sandbox.Limits | None = None) -> GradeReport:
+                     sandboxed: bool = True, limits: sandbox.Limits | None = None,
+                     grace: float = GRACE) -> GradeReport:
     """Grade one notebook; never raises because of what the notebook contains.
 
     Its code cells run in order in a fresh sandboxed kernel, each under ``cell_timeout``
     seconds; then the hidden tests ask it for values, each request under ``test_timeout``. A
-    cell or request that ignores its limit gets ``GRACE`` seconds more, then the sandbox is
+    cell or request that ignores its limit gets ``grace`` seconds more, then the sandbox is
     killed, with the reason kept. The report keeps the notebook as executed
     (``report.notebook``) and the seed (drawn here unless given).
     """
@@ -373,7 +374,7 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: float =
     with tempfile.TemporaryDirectory(prefix="submission-") as workdir:
         os.chmod(workdir, 0o700)
         limits = limits or sandbox.Limits(
-            wall_seconds=(len(cells) + 1) * (cell_timeout + GRACE) + 1800,
+            wall_seconds=(len(cells) + 1) * (cell_timeout + grace) + 1800,
             cpu_seconds=int(threads * ((len(cells) + 1) * cell_timeout + 1800)))
         session = sandbox.Session(
             [sys.executable, "-m", "course_tools.student_kernel"], workdir=Path(workdir),
@@ -382,7 +383,7 @@ def grade_submission(submission: Path, tests_dir: Path, *, cell_timeout: float =
             env=_kernel_env(threads, sandboxed, Path(workdir)), limits=limits, sandboxed=sandboxed)
 
         def ask(request: dict, seconds: float):
-            answer = session.request(json.dumps(request).encode(), timeout=seconds + GRACE)
+            answer = session.request(json.dumps(request).encode(), timeout=seconds + grace)
             try:
                 return plain_data.decode(answer)
             except plain_data.PlainDataError as error:

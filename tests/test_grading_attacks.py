@@ -21,12 +21,12 @@ from pathlib import Path
 import pytest
 
 from course_tools import sandbox
-from course_tools.grading import GRACE, GradeReport, grade_all, main
+from course_tools.grading import GradeReport, grade_all, main
 from tests.tiny_homework import HIDDEN_MARKER, build_tiny_homework, solutions, submission
 
 pytestmark = pytest.mark.usefixtures("bubblewrap")
 
-CELL_TIMEOUT, TEST_TIMEOUT = 5, 3  # seconds
+CELL_TIMEOUT, TEST_TIMEOUT, GRACE = 5, 3, 3  # seconds
 SLACK = 30  # seconds for a kernel's start and the rest, on a busy 2-core machine
 SECRET = "grader-secret-token-91d2"  # in the grader's environment while it grades
 MARKER = "attack-process-marker-77ab"  # in the command line of every process an attack starts
@@ -156,7 +156,7 @@ def graded(tmp_path_factory):
     started = time.monotonic()
     try:
         reports = grade_all(list(named.values()), homework.tests_dir, jobs=2,
-                            cell_timeout=CELL_TIMEOUT, test_timeout=TEST_TIMEOUT)
+                            cell_timeout=CELL_TIMEOUT, test_timeout=TEST_TIMEOUT, grace=GRACE)
     finally:
         del os.environ["GRADER_TOKEN"]
     seconds = time.monotonic() - started
