@@ -17,41 +17,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from course_tools.grading import grade_all, grade_submission  # noqa: E402
-from course_tools.homework import ANSWER_TAG, build_homework  # noqa: E402
+from course_tools.homework import build_homework, filled_copy, solution_cells  # noqa: E402
 
 BEFORE_SECONDS = 13.2  # the previous grader on this submission (docstring)
-SOLUTION_CELLS_MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.M)
-
-
-def reference_submission(homework, out: Path) -> Path:
-    """The student copy with the chapter's solution cells in its answer cells."""
-    chapter = nbformat.read(ROOT / "book" / "01_pca.ipynb", as_version=4)
-    solutions, inside = [], False
-    for cell in chapter.cells:
-        text = cell.source.strip()
-        if cell.cell_type == "raw" and text in ("# BEGIN SOLUTION", "# END SOLUTION"):
-            inside = text == "# BEGIN SOLUTION"
-        elif cell.cell_type == "code" and inside:
-            solutions.append(SOLUTION_CELLS_MARKER.sub("", cell.source))
-    nb = nbformat.read(homework.student_notebook, as_version=4)
-    answers = [c for c in nb.cells if ANSWER_TAG in c.metadata.get("tags", [])]
-    for cell, solution in zip(answers, solutions, strict=True):
-        cell.source = solution
-    nbformat.write(nb, out)
-    return out
+CHAPTER = ROOT / "book" / "01_pca.ipynb"
 
 
 def main() -> None:
@@ -61,8 +41,9 @@ def main() -> None:
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as scratch:
-        homework = build_homework(ROOT / "book" / "01_pca.ipynb", Path(scratch) / "homework")
-        submission = reference_submission(homework, Path(scratch) / "submission.ipynb")
+        homework = build_homework(CHAPTER, Path(scratch) / "homework")
+        submission = filled_copy(homework.student_notebook, solution_cells(CHAPTER),
+                                 Path(scratch) / "submission.ipynb")
         times = {"sandboxed": [], "unsafe, no sandbox": []}
         for _ in range(args.repeats):
             for name in times:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ ASSIGNMENT_MARKER = "# ASSIGNMENT CONFIG"
 ANSWER_TAG = "otter_answer_cell"  # otter's tag on the cells a student fills in
 BOOK_ONLY_TAGS = {"hide-cell", "hide-input", "remove-cell"}
 OTTER_SETUP_PREFIXES = ("%pip install -q otter-grader", "# Initialize Otter")
+SOLUTION_MARKER_LINE = re.compile(r"^[ \t]*# (BEGIN|END) SOLUTION[ \t]*\n?", re.M)
+SOLUTION_BLOCK = re.compile(r"# BEGIN SOLUTION\n(.*?)# END SOLUTION", re.S)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,43 @@ def has_homework(notebook: Path) -> bool:
 
 def chapters_with_homework(book_dir: Path) -> list[Path]:
     return [path for path in sorted(Path(book_dir).glob("*.ipynb")) if has_homework(path)]
+
+
+def solution_cells(chapter: Path) -> list[str]:
+    """The chapter's solution code cells, in order (between otter's BEGIN / END SOLUTION raw
+    cells), with their markers: in order, the answers to its student copy's answer cells."""
+    cells, inside = [], False
+    for cell in nbformat.read(chapter, as_version=4).cells:
+        text = cell.source.strip()
+        if cell.cell_type == "raw" and text in ("# BEGIN SOLUTION", "# END SOLUTION"):
+            inside = text == "# BEGIN SOLUTION"
+        elif cell.cell_type == "code" and inside:
+            cells.append(cell.source)
+    return cells
+
+
+def solution_only_lines(notebook: Path) -> list[str]:
+    """Lines (over 12 characters) of the notebook's solution blocks that appear nowhere else in
+    it: what a published copy without solutions must not hold."""
+    sources = [cell.source for cell in nbformat.read(notebook, as_version=4).cells]
+    outside = {line.strip() for source in sources for line in SOLUTION_BLOCK.sub("", source).splitlines()}
+    return [line.strip() for source in sources for block in SOLUTION_BLOCK.findall(source)
+            for line in block.splitlines() if len(line.strip()) > 12 and line.strip() not in outside]
+
+
+def filled_copy(student_notebook: Path, answers: list[str], out: Path, extra: list[str] = ()) -> Path:
+    """The student copy with ``answers`` (solution markers dropped) in its answer cells, and
+    ``extra`` code cells right after its first code cell: a submission, written to ``out``."""
+    nb = nbformat.read(student_notebook, as_version=4)
+    cells = [c for c in nb.cells if ANSWER_TAG in c.metadata.get("tags", [])]
+    if len(cells) != len(answers):
+        raise ValueError(f"answers: {len(answers)} given for {len(cells)} answer cells")
+    for cell, answer in zip(cells, answers):
+        cell.source = SOLUTION_MARKER_LINE.sub("", answer)
+    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells[first_code + 1:first_code + 1] = [nbformat.v4.new_code_cell(code) for code in extra]
+    nbformat.write(nb, out)
+    return Path(out)
 
 
 def checks_cell_source(public_tests: dict[str, str]) -> str:

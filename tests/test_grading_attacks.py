@@ -22,7 +22,8 @@ import pytest
 
 from course_tools import sandbox
 from course_tools.grading import GradeReport, grade_all, main
-from tests.tiny_homework import HIDDEN_MARKER, build_tiny_homework, solutions, submission
+from course_tools.homework import ANSWER_TAG, filled_copy
+from tests.tiny_homework import HIDDEN_MARKER, build_tiny_homework, solutions
 
 pytestmark = pytest.mark.usefixtures("bubblewrap")
 
@@ -131,24 +132,22 @@ def graded(tmp_path_factory):
     """Every attack, the honest submission and the untouched copy, graded in one command."""
     import nbformat
 
-    from course_tools.homework import ANSWER_TAG
-
     folder = tmp_path_factory.mktemp("attacks")
     homework = build_tiny_homework(folder / "homework")
     stubs = [c.source for c in nbformat.read(homework.student_notebook, as_version=4).cells
              if ANSWER_TAG in c.metadata.get("tags", [])]
     submissions = folder / "submissions"
     submissions.mkdir()
-    victim = submission(homework, solutions(), submissions / "zz-victim.ipynb")  # graded last
+    victim = filled_copy(homework.student_notebook, solutions(), submissions / "zz-victim.ipynb")  # graded last
     results = folder / "results.json"
     results.write_text("[]")
     paths = {"victim": str(victim), "results": str(results), "tests": str(homework.tests_dir)}
-    named = {"untouched": submissions / "untouched.ipynb", "honest": submission(
-        homework, solutions(), submissions / "honest.ipynb")}
+    named = {"untouched": submissions / "untouched.ipynb", "honest": filled_copy(
+        homework.student_notebook, solutions(), submissions / "honest.ipynb")}
     named["untouched"].write_bytes(homework.student_notebook.read_bytes())
     for i, (name, (answers, extra)) in enumerate(attacks(paths).items()):
         answered = [(answers or {}).get(q, stub) for q, stub in enumerate(stubs, start=1)]
-        named[name] = submission(homework, answered, submissions / f"attack-{i:02d}.ipynb", extra)
+        named[name] = filled_copy(homework.student_notebook, answered, submissions / f"attack-{i:02d}.ipynb", extra)
     named["victim"] = victim
     before = {"victim": victim.read_bytes(), "tests": digest(homework.tests_dir), "results": results.read_text()}
     os.environ["GRADER_TOKEN"] = SECRET  # in the grader's environment while it grades

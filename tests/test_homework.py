@@ -17,13 +17,13 @@ import nbformat
 import pytest
 
 from course_tools.grading import CHECK_CALL, GradeReport, grade_submission
-from course_tools.homework import ANSWER_TAG, build_all, chapters_with_homework
+from course_tools.homework import (ANSWER_TAG, build_all, chapters_with_homework, filled_copy,
+                                   SOLUTION_MARKER_LINE, solution_cells, solution_only_lines)
 from tests.nbval_runs import EXECUTED_DIR_ENV, RUN_KEY, source_digest
-from tests.tiny_homework import build_tiny_homework, solutions, submission
+from tests.tiny_homework import build_tiny_homework, solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapters_with_homework(ROOT / "book")
-SOLUTION_MARKER = re.compile(r"^\s*# (BEGIN|END) SOLUTION\s*$", re.M)
 
 
 def wrong_answers(chapter: str) -> dict:
@@ -42,40 +42,13 @@ def homework(tmp_path_factory):
     return {h.chapter: h for h in built}
 
 
-def source_blocks(chapter: Path):
-    """The chapter's solution code cells (in order) and its hidden test cells."""
-    solutions, hidden, in_solution = [], [], False
-    for cell in nbformat.read(chapter, as_version=4).cells:
-        text = cell.source.strip()
-        if cell.cell_type == "raw" and text in ("# BEGIN SOLUTION", "# END SOLUTION"):
-            in_solution = text == "# BEGIN SOLUTION"
-        elif cell.cell_type == "code" and in_solution:
-            solutions.append(cell.source)
-        elif cell.cell_type == "code" and re.search(r"hidden:\s*true", cell.source):
-            hidden.append(cell.source)
-    return solutions, hidden
-
-
-def solution_only_lines(source: str) -> list[str]:
-    """Lines between # BEGIN SOLUTION and # END SOLUTION markers: what a student must not see."""
-    lines = []
-    for block in re.findall(r"# BEGIN SOLUTION\n(.*?)# END SOLUTION", source, re.S):
-        lines += [line.strip() for line in block.splitlines() if len(line.strip()) > 12]
-    return lines
-
-
-def fill_answers(student: Path, answers: list[str], out: Path) -> Path:
-    nb = nbformat.read(student, as_version=4)
-    cells = [c for c in nb.cells if ANSWER_TAG in c.metadata.get("tags", [])]
-    assert len(cells) == len(answers), "answer cells and solution cells do not pair up"
-    for cell, answer in zip(cells, answers):
-        cell.source = SOLUTION_MARKER.sub("", answer)
-    nbformat.write(nb, out)
-    return out
+def hidden_test_names(chapter: Path) -> list[str]:
+    return [re.search(r"def (test_\w+)", c.source).group(1) for c in nbformat.read(chapter, as_version=4).cells
+            if c.cell_type == "code" and re.search(r"hidden:\s*true", c.source)]
 
 
 def reference_answers(chapter: str) -> list[str]:
-    return source_blocks(ROOT / "book" / f"{chapter}.ipynb")[0]
+    return solution_cells(ROOT / "book" / f"{chapter}.ipynb")
 
 
 def question_of_each_answer(student: Path) -> list[str]:
@@ -91,7 +64,7 @@ def question_of_each_answer(student: Path) -> list[str]:
 
 
 def grade(homework, chapter, answers, tmp_path, **options):
-    submission = fill_answers(homework[chapter].student_notebook, answers, tmp_path / "submission.ipynb")
+    submission = filled_copy(homework[chapter].student_notebook, answers, tmp_path / "submission.ipynb")
     return grade_submission(submission, homework[chapter].tests_dir, **options)
 
 
@@ -128,7 +101,7 @@ def student_copy_then_wrong_answers(homework, chapter: str, out: Path) -> tuple[
     again = []
     for cell in nb.cells:
         if ANSWER_TAG in cell.metadata.get("tags", []):
-            again.append(nbformat.v4.new_code_cell(SOLUTION_MARKER.sub("", next(answers)),
+            again.append(nbformat.v4.new_code_cell(SOLUTION_MARKER_LINE.sub("", next(answers)),
                                                    metadata={"tags": [ANSWER_TAG]}))
         elif cell.cell_type == "code" and CHECK_CALL.search(cell.source):
             again.append(nbformat.v4.new_code_cell(cell.source))
@@ -166,7 +139,7 @@ def tiny_homework(tmp_path_factory):
 
 
 def grade_tiny(tiny_homework, answers, workdir, **options) -> GradeReport:
-    return grade_submission(submission(tiny_homework, answers, workdir / "submission.ipynb"),
+    return grade_submission(filled_copy(tiny_homework.student_notebook, answers, workdir / "submission.ipynb"),
                             tiny_homework.tests_dir, **options)
 
 
@@ -240,11 +213,8 @@ def test_every_chapter_has_homework_with_at_least_three_graded_questions(homewor
 
 @pytest.mark.parametrize("chapter", [p.stem for p in CHAPTERS])
 def test_student_notebook_leaks_no_solution_and_no_hidden_test(homework, chapter):
-    solutions, hidden = source_blocks(ROOT / "book" / f"{chapter}.ipynb")
-    public = {line.strip() for cell in nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4).cells
-              for line in re.sub(r"# BEGIN SOLUTION\n.*?# END SOLUTION", "", cell.source, flags=re.S).splitlines()}
-    secret_lines = [line for s in solutions for line in solution_only_lines(s) if line not in public]
-    hidden_names = [re.search(r"def (test_\w+)", h).group(1) for h in hidden]
+    secret_lines = solution_only_lines(ROOT / "book" / f"{chapter}.ipynb")
+    hidden_names = hidden_test_names(ROOT / "book" / f"{chapter}.ipynb")
     assert secret_lines and hidden_names, "the leak test found nothing to look for"
     student_dir = homework[chapter].student_notebook.parent
     for path in [homework[chapter].student_notebook, *student_dir.rglob("*.py")]:

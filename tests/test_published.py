@@ -32,21 +32,11 @@ import pytest
 import yaml
 
 from course_tools.book_sphinx import FOLDED_SOLUTIONS_NOTE, SEMESTER_NOTE
-from course_tools.homework import build_homework, chapters_with_homework
+from course_tools.homework import build_homework, chapters_with_homework, solution_only_lines
 from tests.tiny_homework import QUESTIONS, build_tiny_homework
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = chapters_with_homework(ROOT / "book")
-
-
-def solution_lines(notebook: Path) -> list[str]:
-    """Lines of a notebook's solution blocks that appear nowhere else in it."""
-    cells = [c.source for c in nbformat.read(notebook, as_version=4).cells]
-    outside = {line.strip() for source in cells
-               for line in re.sub(r"# BEGIN SOLUTION\n.*?# END SOLUTION", "", source, flags=re.S).splitlines()}
-    return [line.strip() for source in cells
-            for block in re.findall(r"# BEGIN SOLUTION\n(.*?)# END SOLUTION", source, re.S)
-            for line in block.splitlines() if len(line.strip()) > 12 and line.strip() not in outside]
 
 
 def hidden_test_cells(notebook: Path) -> list[str]:
@@ -152,7 +142,7 @@ def colab_links(page: Path) -> list[str]:
 def test_a_semester_site_shows_no_solution_and_opens_the_student_copy(small_books):
     folder = small_books["hidden"]
     site = folder / "book" / "_build" / "html"
-    lines = solution_lines(folder / "homework" / "tiny.ipynb")
+    lines = solution_only_lines(folder / "homework" / "tiny.ipynb")
     assert lines, "found no solution lines to look for"
     text = site_text(site)
     leaked = [line for line in lines if line in text]

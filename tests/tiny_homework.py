@@ -8,7 +8,7 @@ from pathlib import Path
 
 import nbformat
 
-from course_tools.homework import ANSWER_TAG, Homework, build_homework
+from course_tools.homework import SOLUTION_MARKER_LINE, Homework, build_homework
 
 ROOT = Path(__file__).resolve().parents[1]
 HIDDEN_MARKER = "hidden-test-marker-5f0c"  # text that only the hidden tests hold
@@ -76,17 +76,4 @@ def build_tiny_homework(folder: Path) -> Homework:
 
 def solutions() -> list[str]:
     """The answer cells' reference code, without otter's markers."""
-    return [re.sub(r"(?m)^\s*# (BEGIN|END) SOLUTION\n", "", s) for s, _, _ in QUESTIONS.values()]
-
-
-def submission(homework: Homework, answers: list[str], out: Path, extra: list[str] = ()) -> Path:
-    """The student copy with ``answers`` in its answer cells; ``extra`` cells run first."""
-    nb = nbformat.read(homework.student_notebook, as_version=4)
-    cells = [c for c in nb.cells if ANSWER_TAG in c.metadata.get("tags", [])]
-    assert len(cells) == len(answers), "answer cells and answers do not pair up"
-    for cell, answer in zip(cells, answers):
-        cell.source = answer
-    first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
-    nb.cells[first_code + 1:first_code + 1] = [nbformat.v4.new_code_cell(code) for code in extra]
-    nbformat.write(nb, out)
-    return out
+    return [SOLUTION_MARKER_LINE.sub("", s) for s, _, _ in QUESTIONS.values()]
