@@ -28,6 +28,7 @@ root's home, as pyenv does.)
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import resource
 import select
@@ -191,65 +192,10 @@ def _rlimits(limits: Limits, group: Path | None):
 def run(command: list[str], *, workdir: Path, readable: list[Path] = (),
         env: dict[str, str] | None = None, limits: Limits = Limits(),
         stdin: bytes | None = None) -> Outcome:
-    """Run ``command`` in a sandbox (module docstring); never raises because of what it does."""
-    if not command or not all(isinstance(part, str) for part in command):
-        raise ValueError(f"command={command!r}: expected a non-empty list of strings")
-    workdir = Path(workdir)
-    if not workdir.is_dir():
-        raise NotADirectoryError(f"workdir: {workdir} is not a folder")
-    argv = bwrap_arguments(command, workdir=workdir, readable=list(readable), env=env or {})
-    group = _pids_cgroup(limits.processes)
-    try:
-        return _run(argv, limits, stdin, group)
-    finally:
-        _remove_cgroup(group)
-
-
-def _run(argv: list[str], limits: Limits, stdin: bytes | None, group: Path | None) -> Outcome:
-    start = time.monotonic()
-    process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, preexec_fn=_rlimits(limits, group),
-                               start_new_session=True)
-    outputs: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray()}
-    stopped: list[str] = []  # the first limit hit
-
-    def kill(reason: str) -> None:
-        if not stopped:
-            stopped.append(reason)
-        try:
-            os.killpg(process.pid, signal.SIGKILL)  # the launcher; the kernel ends the rest
-        except ProcessLookupError:
-            pass
-
-    def read(name: str, stream) -> None:
-        while chunk := stream.read1(65536):
-            outputs[name] += chunk
-            if len(outputs["stdout"]) + len(outputs["stderr"]) > limits.output_bytes:
-                kill(f"output limit: more than {limits.output_bytes:,} bytes printed")
-                break
-
-    readers = [threading.Thread(target=read, args=(name, getattr(process, name)), daemon=True)
-               for name in outputs]
-    for reader in readers:
-        reader.start()
-    try:
-        if stdin:
-            process.stdin.write(stdin)
-        process.stdin.close()
-    except BrokenPipeError:
-        pass
-    try:
-        process.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
-        kill(f"wall-time limit: ran longer than {limits.wall_seconds:g} s")
-        process.wait()
-    for reader in readers:
-        reader.join(timeout=5)
-    stdout = outputs["stdout"][:limits.output_bytes].decode(errors="replace")
-    stderr = outputs["stderr"][:limits.output_bytes].decode(errors="replace")
-    code = process.returncode
-    limit = stopped[0] if stopped else limit_hit(code, stderr, limits)
-    return Outcome(None if stopped else code, stdout, stderr, limit, time.monotonic() - start)
+    """Run ``command`` in a sandbox to its end (module docstring), ``stdin`` as its input;
+    never raises because of what it does."""
+    session = Session(command, workdir=workdir, readable=readable, env=env, limits=limits)
+    return session.finish(stdin or b"")
 
 
 def limit_hit(code: int | None, stderr: str, limits: Limits) -> str | None:
@@ -295,7 +241,7 @@ class Session:
         self.process = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, preexec_fn=_rlimits(limits, self.group),
                                         start_new_session=True, cwd=cwd, env=environment)
-        self.stderr = bytearray()
+        self.stderr, self.stdout = bytearray(), bytearray()  # stdout: what finish() read
         self.stopped: str | None = None  # why it was killed
         self._pending = bytearray()
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)
@@ -309,8 +255,11 @@ class Session:
         while chunk := self.process.stderr.read1(65536):
             if len(self.stderr) <= self.limits.output_bytes:
                 self.stderr += chunk
-            if len(self.stderr) > self.limits.output_bytes:
-                self.kill(f"output limit: more than {self.limits.output_bytes:,} bytes printed")
+            self._check_output()
+
+    def _check_output(self) -> None:
+        if len(self.stderr) + len(self.stdout) > self.limits.output_bytes:
+            self.kill(f"output limit: more than {self.limits.output_bytes:,} bytes printed")
 
     def kill(self, reason: str) -> None:
         if self.stopped is None:
@@ -358,6 +307,26 @@ class Session:
         answer, _, rest = bytes(self._pending).partition(b"\n")
         self._pending = bytearray(rest)
         return answer
+
+    def finish(self, stdin: bytes = b"") -> Outcome:
+        """Give the process ``stdin``, read its stdout to the end, and close: what ``run`` does."""
+        def feed():
+            try:
+                self.process.stdin.write(stdin)
+                self.process.stdin.close()
+            except OSError:  # it stopped reading
+                pass
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+        while chunk := self.process.stdout.read1(65536):
+            if len(self.stdout) <= self.limits.output_bytes:
+                self.stdout += chunk
+            self._check_output()
+        feeder.join(timeout=5)
+        outcome = self.close()
+        stdout = self.stdout[:self.limits.output_bytes].decode(errors="replace")
+        return dataclasses.replace(outcome, stdout=stdout)
 
     def close(self) -> Outcome:
         """End the process and everything it started; what happened, as ``run`` says it."""
