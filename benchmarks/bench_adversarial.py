@@ -39,11 +39,12 @@ import torch
 
 from course_utils.adversarial import (adversarial_training_loss, conv_classifier,
                                       domain_adversarial_loss, fgsm, ganin_mnist_net, pgd,
-                                      robust_accuracy, shifted_domain, train_with_loss)
+                                      robust_accuracy, shifted_domain)
 from course_utils.classifier import accuracy, train_classifier
 from course_utils.data import load_mnist
 from course_utils.device import pick_device, seed_everything, seeded
 from course_utils.models import mlp
+from course_utils.train import train_with_loss
 
 EPS = 0.25
 TARGET_ERROR, TARGET_CLEAN, TARGET_FGSM = 0.90, 0.97, 0.85

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 
 from course_utils.checks import positive_float, positive_int, probability
 from course_utils.models import ConvEncoder, Reshape, mlp
-from course_utils.train import Trainer, eval_mode
+from course_utils.train import eval_mode
 
 
 def _check_eps(eps) -> float:
@@ -109,21 +109,6 @@ def adversarial_training_loss(eps: float, attack=fgsm,
                 "clean_loss": clean.detach(), "adversarial_loss": adv.detach()}
 
     return loss_fn
-
-
-def train_with_loss(model: nn.Module, data, loss_fn, *, steps: int, device: torch.device,
-                    lr: float = 2e-3, one_cycle: bool = True, batch_size: int = 128,
-                    seed: int = 0) -> Trainer:
-    """Adam on ``loss_fn`` for ``steps`` mini-batch steps, with a one-cycle learning-rate
-    schedule unless ``one_cycle=False``. Returns the Trainer."""
-    positive_int("steps", steps)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
-                 if one_cycle else None)
-    trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=batch_size,
-                      scheduler=scheduler, progress=False, seed=seed)
-    trainer.fit(data, until_step=steps)
-    return trainer
 
 
 def robust_accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device: torch.device,

@@ -283,6 +283,21 @@ class Trainer:
             print(f"resumed from {path} after step {self.step}")
 
 
+def train_with_loss(model: nn.Module, data, loss_fn, *, steps: int, device: torch.device,
+                    lr: float = 2e-3, one_cycle: bool = True, batch_size: int = 128,
+                    seed: int = 0) -> Trainer:
+    """Adam on ``loss_fn`` for ``steps`` mini-batch steps, with a one-cycle learning-rate
+    schedule unless ``one_cycle=False``. Returns the Trainer."""
+    positive_int("steps", steps)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
+                 if one_cycle else None)
+    trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=batch_size,
+                      scheduler=scheduler, progress=False, seed=seed)
+    trainer.fit(data, until_step=steps)
+    return trainer
+
+
 WAY_OUT = "delete it, or pass resume=False to start afresh"
 
 

@@ -1,5 +1,5 @@
-"""course_utils.autoregressive: every output depends only on the inputs before it, checked with
-autograd; masks as the papers define them; clear errors for bad arguments."""
+"""course_utils.autoregressive (MADE): every output depends only on the inputs before it, checked
+with autograd; the probabilities of all inputs sum to one; clear errors for bad arguments."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian
 
-from course_utils.autoregressive import MADE, MaskedConv2d, made_degrees
+from course_utils.autoregressive import MADE, made_degrees
 
 
 @pytest.mark.parametrize("hidden", [(), (20,), (16, 16)])
@@ -16,7 +16,7 @@ def test_made_output_d_depends_only_on_inputs_of_smaller_order(hidden, random_or
     torch.manual_seed(0)
     dim = 7
     order = torch.randperm(dim) + 1 if random_order else None
-    made = MADE(dim, hidden, order=order, seed=3)
+    made = MADE(dim, hidden, order=order)
     x = torch.rand(dim)
     J = jacobian(made, x)  # J[d, e]: d output_d / d input_e
     o = made.order
@@ -38,37 +38,29 @@ def test_without_hidden_layers_made_is_the_fully_visible_logistic_model():
 
 
 def test_made_degrees_cover_every_hidden_degree_and_check_their_order():
-    degrees = made_degrees(4, [9], seed=0)
+    degrees = made_degrees(4, [9])
     assert degrees[0].tolist() == [1, 2, 3, 4]
     assert sorted(set(degrees[1].tolist())) == [1, 2, 3]
+    # a layer narrower than dim - 1 spreads its degrees over the whole range: no run of
+    # outputs is left reading only the units of the first few pixels
+    narrow = made_degrees(784, [500, 300])
+    for layer in narrow[1:]:
+        assert layer.min() == 1 and layer.max() >= 780
+        assert layer.diff().max() <= 3, layer.diff().max()
     with pytest.raises(ValueError, match="permutation of 1..4"):
         made_degrees(4, [8], order=torch.tensor([1, 1, 2, 3]))
     with pytest.raises(ValueError, match="dim=1: expected at least 2"):
         MADE(1)
 
 
-@pytest.mark.parametrize("kernel_size", [3, 5])
-def test_pixelcnn_stack_sees_only_pixels_before_in_raster_order(kernel_size):
-    torch.manual_seed(0)
-    stack = torch.nn.Sequential(MaskedConv2d("A", 1, 8, kernel_size), torch.nn.ReLU(),
-                                MaskedConv2d("B", 8, 8, kernel_size), torch.nn.ReLU(),
-                                MaskedConv2d("B", 8, 1, kernel_size))
-    x = torch.rand(1, 1, 9, 9, requires_grad=True)
-    i, j = 6, 4
-    stack(x)[0, 0, i, j].backward()
-    seen = x.grad[0, 0] != 0
-    rows, cols = torch.meshgrid(torch.arange(9), torch.arange(9), indexing="ij")
-    before = (rows < i) | ((rows == i) & (cols < j))
-    assert not seen[~before].any(), "a pixel at or after the output's own was seen"
-    assert seen[i, j - 1] and seen[i - 1, j]
-    assert not seen[before].all(), "no blind spot: some pixels above and right are never seen"
-
-
-def test_masked_conv_masks_and_errors():
-    a, b = MaskedConv2d("A", 1, 1, 3).mask[0, 0], MaskedConv2d("B", 1, 1, 3).mask[0, 0]
-    assert a.tolist() == [[1, 1, 1], [1, 0, 0], [0, 0, 0]]
-    assert b.tolist() == [[1, 1, 1], [1, 1, 0], [0, 0, 0]]
-    with pytest.raises(ValueError, match="mask_type='C'"):
-        MaskedConv2d("C", 1, 1, 3)
-    with pytest.raises(ValueError, match="kernel_size=4: expected an odd number"):
-        MaskedConv2d("A", 1, 1, 4)
+def test_made_probabilities_of_all_binary_vectors_sum_to_one():
+    torch.manual_seed(2)
+    dim = 10
+    made = MADE(dim, hidden=(30,), order=torch.randperm(dim) + 1)
+    for p in made.parameters():  # large weights: far from the uniform distribution
+        torch.nn.init.normal_(p, std=1.0)
+    codes = torch.arange(2 ** dim)
+    x = ((codes[:, None] >> torch.arange(dim)) & 1).float()  # all 1,024 binary vectors
+    log_p = -torch.nn.functional.binary_cross_entropy_with_logits(made(x), x, reduction="none").sum(1)
+    assert torch.logsumexp(log_p, 0).exp().item() == pytest.approx(1.0, abs=1e-4)
+    assert log_p.exp().max() > 20 / 2 ** dim  # not uniform

@@ -33,7 +33,6 @@ PLUMBING = {"chapter", "checks", "classifier", "data", "device", "fewlabels", "l
 # Helpers in modules of ideas that a chapter may use unshown: name -> why it is not the idea.
 NOT_SHOWN = {
     "bytes_per_code": "arithmetic on an array's size, to report memory",
-    "train_with_loss": "Adam and a one-cycle schedule around the Trainer",
     "robust_accuracy": "accuracy in batches; the attack it is given is shown",
     "conv_classifier": "the chapter's small convnet, a ConvEncoder and a linear layer",
     "ganin_mnist_net": "the network of Ganin et al., layer sizes only",
