@@ -27,7 +27,7 @@ from course_utils.data import load_mnist
 from course_utils.device import pick_device, seed_everything, seeded
 from course_utils.likelihood import binarize, bits_per_dim, quantize
 from course_utils.pixelcnn import GatedPixelCNN, PixelCNN, pixel_nll, sample
-from course_utils.train import Trainer, eval_mode
+from course_utils.train import eval_mode, train_with_loss
 
 D = 784
 
@@ -43,18 +43,16 @@ def pixelcnn_loss(model, batch):
 
 
 def train(name, model, x, x_test, loss_fn, *, steps, lr, batch_size, device, args):
-    """Adam with a one-cycle schedule for ``steps``; the test loss (nats per digit) and seconds.
+    """``train_with_loss`` for ``steps``; the test loss (nats per digit) and seconds.
     With --checkpoint-dir the run resumes from DIR/<name>.pt."""
+    path = Path(args.checkpoint_dir) / f"{name}.pt" if args.checkpoint_dir else None
+    start = time.perf_counter()
     with seeded(0):
-        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
-        path = Path(args.checkpoint_dir) / f"{name}.pt" if args.checkpoint_dir else None
-        trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=batch_size,
-                          scheduler=schedule, progress=args.progress, checkpoint_path=path,
-                          log_every=args.log_every if path else None)
-        start = time.perf_counter()
-        trainer.fit(x, until_step=steps)
-        seconds = time.perf_counter() - start
+        trainer = train_with_loss(model, x, loss_fn, steps=steps, lr=lr, device=device,
+                                  batch_size=batch_size, progress=args.progress,
+                                  checkpoint_path=path,
+                                  log_every=args.log_every if path else None)
+    seconds = time.perf_counter() - start
     return trainer.evaluate(x_test)["loss"], seconds
 
 

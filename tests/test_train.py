@@ -7,7 +7,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from course_utils.train import CHECKSUM_TAG, Trainer, eval_mode, predict, read_checkpoint
+from course_utils.train import (CHECKSUM_TAG, Trainer, eval_mode, predict, read_checkpoint,
+                                train_with_loss)
 
 CPU = torch.device("cpu")
 N, D = 50, 4  # 50 samples: batch sizes 16 and 7 leave a short last batch
@@ -783,3 +784,31 @@ def test_the_progress_bar_counts_steps_within_an_epoch(regression, monkeypatch):
     (bar,) = bars
     assert bar.desc == "steps" and bar.total == STEPS and not bar.disable
     assert bar.seen == list(range(1, STEPS + 1))  # within the one epoch, step by step
+
+
+# ----- train_with_loss: Adam, a one-cycle schedule, and checkpoints ---------------------------
+def test_train_with_loss_interrupted_resumes_to_the_same_model(regression, tmp_path):
+    """A run cut at step 6 of 10 and started again from its checkpoint (saved every 3 steps)
+    ends with the same weights as a straight run: the schedule and RNG state come back too."""
+    straight = train_with_loss(dropout_mlp(), regression, mse, steps=10, device=CPU,
+                               batch_size=BATCH)
+    ckpt = tmp_path / "run.pt"
+
+    class Stop(Exception):
+        pass
+
+    def stopping_mse(model, batch, calls=[0]):
+        calls[0] += 1
+        if calls[0] == 7:
+            raise Stop
+        return mse(model, batch)
+
+    with pytest.raises(Stop):
+        train_with_loss(dropout_mlp(), regression, stopping_mse, steps=10, device=CPU,
+                        batch_size=BATCH, checkpoint_path=ckpt, log_every=3)
+    assert read_checkpoint(ckpt)["step"] == 6
+    resumed = train_with_loss(dropout_mlp(), regression, mse, steps=10, device=CPU,
+                              batch_size=BATCH, checkpoint_path=ckpt, log_every=3)
+    assert resumed.step == 10
+    assert_same_params(params(resumed.model), params(straight.model))
+    assert resumed.scheduler.last_epoch == straight.scheduler.last_epoch == 10
