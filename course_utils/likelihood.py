@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 
 from course_utils.checks import float_tensor, positive_int
 
@@ -33,14 +34,42 @@ def quantize(x: torch.Tensor, levels: int = 256) -> torch.Tensor:
 
 def dequantize(x: torch.Tensor, levels: int = 256,
                generator: torch.Generator | None = None) -> torch.Tensor:
-    """Uniform dequantization: integer levels k -> (k + u) / levels, u ~ U[0, 1).
-    A density p on these values bounds the discrete model it defines:
-    log P(k) = log (integral of p over k's cube)
-             >= E_u[log p((k + u) / levels)] - D log levels   (Jensen)."""
-    u = torch.rand(x.shape, generator=generator, device=x.device if generator is None else "cpu")
+    """Uniform dequantization: integer levels k -> (k + u) / levels with
+    u ~ U[0, 1). A density p on these values bounds the discrete model it
+    defines: log P(k) = log (integral of p over k's cube)
+    >= E_u[log p((k + u) / levels)] - D log levels   (Jensen)."""
+    where = x.device if generator is None else "cpu"
+    u = torch.rand(x.shape, generator=generator, device=where)
     return (x + u.to(x.device)) / levels
 
 
 def bits_per_dim(nats: float | torch.Tensor, dims: int) -> float | torch.Tensor:
     """A negative log-likelihood in nats per image -> bits per dimension."""
     return nats / (positive_int("dims", dims) * math.log(2))
+
+
+def discretized_logistic_log_prob(x: torch.Tensor, mean: torch.Tensor,
+                                  log_scale: torch.Tensor,
+                                  levels: int = 256) -> torch.Tensor:
+    """log P(x) of integer levels x under a logistic of ``mean`` (on the
+    scale [0, 1] of x / (levels - 1)) and ``log_scale``, discretized: each
+    level gets the logistic's mass on its bin of width 1 / (levels - 1),
+    the two end levels the tails beyond; so the levels' probabilities sum
+    to one. Elementwise (PixelCNN++, Salimans et al., 2017)."""
+    levels = positive_int("levels", levels)
+    half = 0.5 / (levels - 1)
+    centred = x / (levels - 1) - mean
+    inv_scale = torch.exp(-log_scale)
+    upper = inv_scale * (centred + half)
+    lower = inv_scale * (centred - half)
+    log_bottom = F.logsigmoid(upper)           # level 0: all mass below
+    log_top = -F.softplus(lower)               # top level: all mass above
+    mass = torch.sigmoid(upper) - torch.sigmoid(lower)
+    # where the bin is too narrow to subtract: density times width
+    middle = inv_scale * centred
+    log_density = (middle - log_scale - 2 * F.softplus(middle)
+                   + math.log(2 * half))
+    inner = torch.where(mass > 1e-5, torch.log(mass.clamp_min(1e-12)),
+                        log_density)
+    return torch.where(x <= 0, log_bottom,
+                       torch.where(x >= levels - 1, log_top, inner))

@@ -285,18 +285,19 @@ class Trainer:
 
 def train_with_loss(model: nn.Module, data, loss_fn, *, steps: int, device: torch.device,
                     lr: float = 2e-3, one_cycle: bool = True, batch_size: int = 128,
-                    seed: int = 0, progress: bool = False,
+                    seed: int = 0, progress: bool = False, amp: bool = True,
                     checkpoint_path: str | Path | None = None,
                     log_every: int | None = None) -> Trainer:
     """Adam on ``loss_fn`` for ``steps`` mini-batch steps, with a one-cycle learning-rate
     schedule unless ``one_cycle=False``. With ``checkpoint_path`` the run saves every
-    ``log_every`` steps and resumes from there. Returns the Trainer."""
+    ``log_every`` steps and resumes from there; ``amp=False`` keeps a GPU in float32 (a
+    flow's log-determinants, sums of hundreds of terms, need it). Returns the Trainer."""
     positive_int("steps", steps)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
                  if one_cycle else None)
     trainer = Trainer(model, optimizer, loss_fn, device=device, batch_size=batch_size,
-                      scheduler=scheduler, progress=progress, seed=seed,
+                      scheduler=scheduler, progress=progress, seed=seed, amp=amp,
                       checkpoint_path=checkpoint_path, log_every=log_every)
     trainer.fit(data, until_step=steps)
     return trainer

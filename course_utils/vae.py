@@ -12,6 +12,7 @@ from torch import nn
 from torch.distributions import Normal
 
 from course_utils.checks import positive_int, shaped
+from course_utils.likelihood import discretized_logistic_log_prob
 from course_utils.models import ConvDecoder, ConvEncoder
 from course_utils.train import eval_mode
 
@@ -77,6 +78,13 @@ class VAE(nn.Module):
         shaped("z", z, (None, self.latent_dim))
         return self.decoder(z)
 
+    def log_likelihood(self, x: torch.Tensor,
+                       logits: torch.Tensor) -> torch.Tensor:
+        """log p(x|z) in nats, summed over pixels, of Bernoulli pixels
+        with means sigmoid(logits): (N,)."""
+        return -F.binary_cross_entropy_with_logits(
+            logits.float(), x.float(), reduction="none").sum(dim=1)
+
     def forward(self, x: torch.Tensor):
         """x (N, 784) -> (logits (N, 784), mu, logvar), z drawn from q(z|x)."""
         mu, logvar = self.encode(x)
@@ -100,11 +108,9 @@ def vae_loss(model: VAE, batch) -> dict[str, torch.Tensor]:
     """The negative ELBO per image in nats,
     -E_q[log p(x|z)] + KL(q(z|x) || p(z)), with one z per image; batch means of
     it and its two parts. Usable as a Trainer's loss_fn."""
-    x = _images(batch)  # (B, 784) in [0, 1]
+    x = _images(batch)  # (B, 784): in [0, 1], or levels for a LevelsVAE
     logits, mu, logvar = model(x)
-    # -log p(x|z), summed over pixels: (B,)
-    reconstruction = F.binary_cross_entropy_with_logits(
-        logits.float(), x.float(), reduction="none").sum(dim=1)
+    reconstruction = -model.log_likelihood(x, logits)  # -log p(x|z): (B,)
     kl = gaussian_kl(mu.float(), logvar.float())  # (B,)
     return {"loss": (reconstruction + kl).mean(),
             "reconstruction": reconstruction.mean(), "kl": kl.mean()}
@@ -122,10 +128,32 @@ def importance_weighted_bound(model: VAE, x: torch.Tensor, k: int,
     log_weights = []
     for _ in range(k):
         z = reparameterize(mu, logvar, generator)         # (N, d)
-        log_px_z = -F.binary_cross_entropy_with_logits(   # (N,) log p(x|z)
-            model.decode(z), x, reduction="none").sum(dim=1)
+        log_px_z = model.log_likelihood(x, model.decode(z))  # (N,) log p(x|z)
         log_pz = prior.log_prob(z).sum(dim=1)             # (N,) log p(z)
         log_qz = q.log_prob(z).sum(dim=1)                 # (N,) log q(z|x)
         log_weights.append(log_px_z + log_pz - log_qz)
     log_weights = torch.stack(log_weights)                # (k, N)
     return torch.logsumexp(log_weights, dim=0) - math.log(k)  # (N,)
+
+
+class LevelsVAE(VAE):
+    """A VAE for 8-bit digits, x (N, 784) of levels 0..levels-1: the
+    encoder sees x / (levels - 1); p(x|z) is a discretized logistic per
+    pixel, its mean the sigmoid of the decoder's output, its log-scale one
+    learned number per pixel. log p(x|z) is a discrete probability, so the
+    ELBO bounds log P(x) of the digit's levels."""
+
+    def __init__(self, latent_dim: int, channels: int = 32,
+                 levels: int = 256):
+        super().__init__(latent_dim, channels)
+        self.levels = positive_int("levels", levels)
+        self.log_scale = nn.Parameter(torch.full((784,), -3.0))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return super().encode(x / (self.levels - 1))
+
+    def log_likelihood(self, x: torch.Tensor,
+                       logits: torch.Tensor) -> torch.Tensor:
+        mean = torch.sigmoid(logits.float())
+        return discretized_logistic_log_prob(
+            x.float(), mean, self.log_scale, self.levels).sum(dim=1)

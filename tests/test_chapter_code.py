@@ -54,6 +54,7 @@ NOT_SHOWN = {
     "conditional_samples": "asks for per_class samples of each digit",
     "class_accuracy": "the shown requested_accuracy on conditional_samples",
     "walk": "samples along z + t direction",
+    "mlp_coupling_net": "a three-layer MLP with its last layer at zero",
 }
 
 

@@ -1,5 +1,6 @@
 """course_utils.likelihood: binarization and quantization of grey levels, uniform
-dequantization (which bounds the discrete likelihood), and the unit conversion."""
+dequantization (which bounds the discrete likelihood), the discretized logistic, and the unit
+conversion."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import math
 import pytest
 import torch
 
-from course_utils.likelihood import binarize, bits_per_dim, dequantize, quantize
+from course_utils.likelihood import (binarize, bits_per_dim, dequantize,
+                                     discretized_logistic_log_prob, quantize)
 
 
 def test_binarize_draws_each_pixel_with_its_grey_level_once_per_seed():
@@ -59,3 +61,31 @@ def test_bits_per_dim_converts_nats_per_image():
     assert bits_per_dim(torch.tensor([0.0, 2 * math.log(2)]), 2).tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match="dims"):
         bits_per_dim(1.0, 0)
+
+
+@pytest.mark.parametrize("mean,log_scale", [(0.3, -3.0), (0.0, -6.0), (1.0, -1.0), (0.5, -8.0),
+                                            (-0.2, -2.0), (1.3, 0.5)])
+def test_the_discretized_logistic_sums_to_one_over_the_levels(mean, log_scale):
+    levels = torch.arange(256.0)
+    log_p = discretized_logistic_log_prob(levels, torch.tensor(mean), torch.tensor(log_scale))
+    assert torch.isfinite(log_p).all() and (log_p <= 1e-6).all()
+    assert torch.logsumexp(log_p.double(), 0).item() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_the_discretized_logistic_is_the_logistic_mass_of_each_bin():
+    mean, scale = torch.tensor(0.4), 0.05
+    logistic = torch.distributions.TransformedDistribution(
+        torch.distributions.Uniform(0.0, 1.0),
+        [torch.distributions.transforms.SigmoidTransform().inv,
+         torch.distributions.transforms.AffineTransform(mean, scale)])
+    cdf = lambda v: torch.sigmoid((v - mean) / scale)  # noqa: E731
+    x = torch.tensor([0.0, 37.0, 102.0, 255.0])
+    want = torch.stack([cdf(torch.tensor(0.5 / 255)),
+                        cdf(torch.tensor(37.5 / 255)) - cdf(torch.tensor(36.5 / 255)),
+                        cdf(torch.tensor(102.5 / 255)) - cdf(torch.tensor(101.5 / 255)),
+                        torch.sigmoid((mean - 254.5 / 255) / scale)]).log()  # 1 - cdf
+    got = discretized_logistic_log_prob(x, mean, torch.tensor(math.log(scale)))
+    assert torch.allclose(got, want, atol=1e-4)
+    # and the middle bins are close to the density times the bin width
+    density = logistic.log_prob(torch.tensor(102.0 / 255)).exp()
+    assert got[2].exp().item() == pytest.approx(density.item() / 255, rel=1e-3)

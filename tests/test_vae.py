@@ -99,3 +99,24 @@ def test_importance_weighted_bound_is_the_elbo_at_k1_and_grows_with_k():
         assert many.mean() > elbo - 1.0
     with pytest.raises(ValueError, match="k="):
         importance_weighted_bound(model, x, 0)
+
+
+def test_a_levels_vae_bounds_a_discrete_likelihood_and_importance_weighting_tightens_it():
+    from course_utils.vae import LevelsVAE, importance_weighted_bound
+    torch.manual_seed(0)
+    model = LevelsVAE(latent_dim=2, channels=4).eval()
+    x = torch.randint(0, 256, (4, 784)).float()
+    with torch.no_grad():
+        logits = model.decode(torch.zeros(4, 2))
+        # log p(x|z) is a sum of log-probabilities of levels: at most 0
+        assert (model.log_likelihood(x, logits) <= 0).all()
+        # the encoder sees x / 255, so shifting levels by their scale matters
+        assert not torch.allclose(model.encode(x)[0], VAE.encode(model, x)[0])
+        torch.manual_seed(1)
+        elbo = -vae_loss(model, (x,))["loss"]
+        many = importance_weighted_bound(model, x, 100, torch.Generator().manual_seed(1))
+    assert many.mean() > elbo - 1.0
+    assert (many <= 0).all()  # a bound on log P(x) of a discrete x
+    loss = vae_loss(model.train(), (x,))["loss"]
+    loss.backward()
+    assert model.log_scale.grad is not None and model.log_scale.grad.abs().sum() > 0
