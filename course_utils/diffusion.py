@@ -1,0 +1,171 @@
+"""Diffusion models (Ho et al., 2020; Song et al., 2021): the forward noising process with its
+closed form q(x_t | x_0), the epsilon-prediction loss, ancestral (DDPM) and deterministic
+few-step (DDIM) sampling, and a small U-Net for 28x28 digits with a time embedding and an
+optional class (for classifier-free guidance)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils.checks import positive_int
+
+
+class NoiseSchedule:
+    """A linear schedule of variances beta_1..beta_T (Ho et al., 2020), and what follows:
+    alpha_t = 1 - beta_t and alpha_bar_t = alpha_1 ... alpha_t, so that
+    q(x_t | x_0) = N(sqrt(alpha_bar_t) x_0, (1 - alpha_bar_t) I). Index t runs 1..T;
+    position 0 holds alpha_bar_0 = 1 (no noise)."""
+
+    def __init__(self, steps: int = 1000, beta_start: float = 1e-4, beta_end: float = 0.02):
+        self.steps = positive_int("steps", steps)
+        if not 0 < beta_start <= beta_end < 1:
+            raise ValueError(f"beta_start, beta_end: expected 0 < {beta_start} <= {beta_end} < 1")
+        betas = torch.linspace(beta_start, beta_end, steps, dtype=torch.float64)
+        self.betas = torch.cat([torch.zeros(1, dtype=torch.float64), betas])   # (T + 1,)
+        self.alpha_bars = torch.cumprod(1 - self.betas, 0)                      # (T + 1,)
+
+    def _at(self, values: torch.Tensor, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        """values[t] shaped to broadcast against ``like`` (B, ...)."""
+        if (t < 0).any() or (t > self.steps).any():
+            raise ValueError(f"t: expected steps in 0..{self.steps}, got {t.min()}..{t.max()}")
+        out = values.to(like.device)[t.to(like.device)].to(like.dtype)
+        return out.view(-1, *([1] * (like.dim() - 1)))
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor,
+                 noise: torch.Tensor | None = None) -> torch.Tensor:
+        """x_t = sqrt(alpha_bar_t) x_0 + sqrt(1 - alpha_bar_t) eps, in one step."""
+        noise = torch.randn_like(x0) if noise is None else noise
+        a = self._at(self.alpha_bars, t, x0)
+        return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+    def forward_step(self, x_prev: torch.Tensor, t: torch.Tensor,
+                     noise: torch.Tensor | None = None) -> torch.Tensor:
+        """One step of the forward process, x_t ~ N(sqrt(1 - beta_t) x_{t-1}, beta_t I)."""
+        noise = torch.randn_like(x_prev) if noise is None else noise
+        b = self._at(self.betas, t, x_prev)
+        return (1 - b).sqrt() * x_prev + b.sqrt() * noise
+
+
+def epsilon_loss(model: nn.Module, x0: torch.Tensor, schedule: NoiseSchedule,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+    """The simplified DDPM loss: E_{t, eps} |eps - model(x_t, t)|^2, t uniform on 1..T,
+    summed over pixels and averaged over the batch; ``labels`` go to the model as its
+    class (for classifier-free guidance, the caller drops some to the null class)."""
+    t = torch.randint(1, schedule.steps + 1, (len(x0),), device=x0.device)
+    noise = torch.randn_like(x0)
+    x_t = schedule.q_sample(x0, t, noise)
+    predicted = model(x_t, t) if labels is None else model(x_t, t, labels)
+    return (predicted - noise).pow(2).flatten(1).sum(1).mean()
+
+
+@torch.no_grad()
+def ddpm_sample(model: nn.Module, schedule: NoiseSchedule, shape: tuple,
+                generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """Ancestral sampling: x_T ~ N(0, I), then T steps of
+    x_{t-1} = (x_t - beta_t / sqrt(1 - alpha_bar_t) eps) / sqrt(alpha_t) + sigma_t z,
+    with sigma_t^2 = beta_t."""
+    device = device or next(model.parameters()).device
+    x = torch.randn(shape, generator=generator).to(device)
+    for t in range(schedule.steps, 0, -1):
+        tt = torch.full((shape[0],), t, device=device, dtype=torch.long)
+        eps = model(x, tt)
+        beta, a_bar = schedule.betas[t].item(), schedule.alpha_bars[t].item()
+        x = (x - beta / math.sqrt(1 - a_bar) * eps) / math.sqrt(1 - beta)
+        if t > 1:
+            x = x + math.sqrt(beta) * torch.randn(shape, generator=generator).to(device)
+    return x
+
+
+@torch.no_grad()
+def ddim_sample(model: nn.Module, schedule: NoiseSchedule, shape: tuple, steps: int,
+                generator: torch.Generator | None = None, device=None) -> torch.Tensor:
+    """Deterministic DDIM sampling (Song et al., 2021, eta = 0) on ``steps`` evenly spaced
+    times: predict x_0 from eps, then move to the earlier time along the same eps."""
+    steps = positive_int("steps", steps)
+    device = device or next(model.parameters()).device
+    times = torch.linspace(schedule.steps, 0, steps + 1).round().long().tolist()
+    x = torch.randn(shape, generator=generator).to(device)
+    for t, s in zip(times[:-1], times[1:]):
+        tt = torch.full((shape[0],), t, device=device, dtype=torch.long)
+        eps = model(x, tt)
+        a_t, a_s = schedule.alpha_bars[t].item(), schedule.alpha_bars[s].item()
+        x0 = (x - math.sqrt(1 - a_t) * eps) / math.sqrt(a_t)
+        x = math.sqrt(a_s) * x0 + math.sqrt(1 - a_s) * eps
+    return x
+
+
+def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embedding of integer times t (B,) -> (B, dim), as in the Transformer."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10_000) * torch.arange(half, device=t.device) / half)
+    angles = t.float()[:, None] * freqs[None]
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class ResidualBlock(nn.Module):
+    """GroupNorm, SiLU, 3x3 convolution, twice; the time (and class) embedding is added
+    between them, per channel; a 1x1 convolution matches channels on the skip path."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int):
+        super().__init__()
+        self.norm1, self.conv1 = nn.GroupNorm(8, c_in), nn.Conv2d(c_in, c_out, 3, padding=1)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.norm2, self.conv2 = nn.GroupNorm(8, c_out), nn.Conv2d(c_out, c_out, 3, padding=1)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = h + self.emb(emb)[:, :, None, None]
+        h = self.conv2(F.silu(self.norm2(h)))
+        return h + self.skip(x)
+
+
+class TinyUNet(nn.Module):
+    """A small U-Net predicting the noise eps of x_t (B, 1, 28, 28) at time t (B,):
+    28x28 -> 14x14 -> 7x7 and back, with skip connections. With ``classes`` it also takes
+    labels (B,) in 0..classes, where ``classes`` itself is the null label of classifier-free
+    guidance."""
+
+    def __init__(self, channels: int = 32, classes: int | None = None):
+        super().__init__()
+        c = positive_int("channels", channels)
+        if c % 8:
+            raise ValueError(f"channels: expected a multiple of 8 (group norm), got {c}")
+        self.emb_dim = 4 * c
+        self.time = nn.Sequential(nn.Linear(c, self.emb_dim), nn.SiLU(),
+                                  nn.Linear(self.emb_dim, self.emb_dim))
+        self.classes = classes
+        self.label = (nn.Embedding(positive_int("classes", classes) + 1, self.emb_dim)
+                      if classes is not None else None)
+        self.stem = nn.Conv2d(1, c, 3, padding=1)
+        self.down1 = ResidualBlock(c, c, self.emb_dim)                       # 28x28
+        self.pool1 = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)             # -> 14x14
+        self.down2 = ResidualBlock(2 * c, 2 * c, self.emb_dim)
+        self.pool2 = nn.Conv2d(2 * c, 2 * c, 3, stride=2, padding=1)         # -> 7x7
+        self.middle = ResidualBlock(2 * c, 2 * c, self.emb_dim)
+        self.up2 = nn.ConvTranspose2d(2 * c, 2 * c, 4, stride=2, padding=1)  # -> 14x14
+        self.dec2 = ResidualBlock(4 * c, 2 * c, self.emb_dim)
+        self.up1 = nn.ConvTranspose2d(2 * c, c, 4, stride=2, padding=1)      # -> 28x28
+        self.dec1 = ResidualBlock(2 * c, c, self.emb_dim)
+        self.out = nn.Sequential(nn.GroupNorm(8, c), nn.SiLU(), nn.Conv2d(c, 1, 3, padding=1))
+        self.channels = c
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor,
+                labels: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.time(time_embedding(t, self.channels))
+        if self.label is not None:
+            if labels is None:
+                labels = torch.full_like(t, self.classes)    # the null label
+            emb = emb + self.label(labels)
+        elif labels is not None:
+            raise ValueError("labels: this TinyUNet was built without classes=")
+        h1 = self.down1(self.stem(x), emb)                   # (B, c, 28, 28)
+        h2 = self.down2(self.pool1(h1), emb)                 # (B, 2c, 14, 14)
+        h = self.middle(self.pool2(h2), emb)                 # (B, 2c, 7, 7)
+        h = self.dec2(torch.cat([self.up2(h), h2], 1), emb)  # (B, 2c, 14, 14)
+        h = self.dec1(torch.cat([self.up1(h), h1], 1), emb)  # (B, c, 28, 28)
+        return self.out(h)
