@@ -169,3 +169,37 @@ class TinyUNet(nn.Module):
         h = self.dec2(torch.cat([self.up2(h), h2], 1), emb)  # (B, 2c, 14, 14)
         h = self.dec1(torch.cat([self.up1(h), h1], 1), emb)  # (B, c, 28, 28)
         return self.out(h)
+
+
+class Guided(nn.Module):
+    """Classifier-free guidance (Ho & Salimans, 2022) as a noise predictor of (x, t):
+    eps = (1 + w) eps(x, t, labels) - w eps(x, t, null), for a model trained with labels
+    sometimes dropped to the null label. w = 0 is the plain conditional model."""
+
+    def __init__(self, model: nn.Module, labels: torch.Tensor, weight: float):
+        super().__init__()
+        if getattr(model, "classes", None) is None:
+            raise ValueError("model: expected a class-conditional model (built with classes=)")
+        if weight < 0:
+            raise ValueError(f"weight: expected w >= 0, got {weight}")
+        self.model, self.weight = model, float(weight)
+        self.register_buffer("labels", labels.long())
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        conditional = self.model(x, t, self.labels)
+        if self.weight == 0:
+            return conditional
+        unconditional = self.model(x, t, torch.full_like(self.labels, self.model.classes))
+        return (1 + self.weight) * conditional - self.weight * unconditional
+
+
+def mixture_score(centers: torch.Tensor, std: float, x: torch.Tensor,
+                  alpha_bar: float) -> torch.Tensor:
+    """The exact score grad_x log q_t(x) of an equal-weight mixture of Gaussians N(c, std^2 I)
+    after noising to alpha_bar: a mixture of N(sqrt(alpha_bar) c, s^2 I) with
+    s^2 = alpha_bar std^2 + 1 - alpha_bar. centers (K, D), x (N, D) -> (N, D)."""
+    means = math.sqrt(alpha_bar) * centers.to(x)                     # (K, D)
+    variance = alpha_bar * std ** 2 + 1 - alpha_bar
+    diff = means[None] - x[:, None]                                  # (N, K, D)
+    weights = torch.softmax(-(diff ** 2).sum(-1) / (2 * variance), dim=1)  # (N, K)
+    return (weights[..., None] * diff).sum(1) / variance

@@ -108,3 +108,32 @@ def test_time_embedding_is_sines_and_cosines():
     assert emb.shape == (2, 8)
     assert torch.allclose(emb[0], torch.tensor([0.0] * 4 + [1.0] * 4))
     assert emb[1, 0].item() == pytest.approx(math.sin(3.0))
+
+
+def test_guidance_with_weight_zero_is_the_conditional_model_and_extrapolates_otherwise():
+    from course_utils.diffusion import Guided
+    torch.manual_seed(0)
+    model = TinyUNet(channels=8, classes=10).eval()
+    x, t, labels = torch.randn(2, 1, 28, 28), torch.tensor([10, 700]), torch.tensor([3, 4])
+    with torch.no_grad():
+        conditional = model(x, t, labels)
+        unconditional = model(x, t)
+        assert torch.equal(Guided(model, labels, 0.0)(x, t), conditional)
+        guided = Guided(model, labels, 2.0)(x, t)
+    assert torch.allclose(guided, 3 * conditional - 2 * unconditional, atol=1e-5)
+    with pytest.raises(ValueError, match="class-conditional"):
+        Guided(TinyUNet(channels=8), labels, 1.0)
+    with pytest.raises(ValueError, match="weight"):
+        Guided(model, labels, -1.0)
+
+
+def test_the_mixture_score_is_the_gradient_of_the_noised_log_density():
+    from course_utils.diffusion import mixture_score
+    centers = torch.tensor([[1.0, 0.0], [-1.0, 0.5], [0.0, -1.0]], dtype=torch.double)
+    std, alpha_bar = 0.2, 0.6
+    x = torch.randn(5, 2, dtype=torch.double, requires_grad=True)
+    s2 = alpha_bar * std ** 2 + 1 - alpha_bar
+    means = math.sqrt(alpha_bar) * centers
+    log_q = torch.logsumexp(-((x[:, None] - means[None]) ** 2).sum(-1) / (2 * s2), dim=1)
+    (grad,) = torch.autograd.grad(log_q.sum(), x)
+    assert torch.allclose(mixture_score(centers, std, x.detach(), alpha_bar), grad)
