@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from course_utils.likelihood import (binarize, bits_per_dim, dequantize,
-                                     discretized_logistic_log_prob, quantize)
+                                     discretized_logistic_log_prob, independent_pixels_nll,
+                                     quantize)
 
 
 def test_binarize_draws_each_pixel_with_its_grey_level_once_per_seed():
@@ -89,3 +90,17 @@ def test_the_discretized_logistic_is_the_logistic_mass_of_each_bin():
     # and the middle bins are close to the density times the bin width
     density = logistic.log_prob(torch.tensor(102.0 / 255)).exp()
     assert got[2].exp().item() == pytest.approx(density.item() / 255, rel=1e-3)
+
+
+def test_independent_pixels_is_one_smoothed_histogram_per_pixel():
+    train = torch.tensor([[0, 2], [0, 1], [1, 2]])        # 3 images of 2 pixels, 3 levels
+    test = torch.tensor([[0, 2], [2, 0]])
+    # pixel 1: counts (2, 1, 0) + 1 -> (3, 2, 1) / 6; pixel 2: (0, 1, 2) + 1 -> (1, 2, 3) / 6
+    want = -torch.tensor([math.log(3 / 6) + math.log(3 / 6),
+                          math.log(1 / 6) + math.log(1 / 6)])
+    got = independent_pixels_nll(train, test, levels=3)
+    assert torch.allclose(got, want.float())
+    # images of any shape are flattened; the probabilities of each pixel sum to one
+    all_images = torch.cartesian_prod(torch.arange(3), torch.arange(3))
+    total = torch.logsumexp(-independent_pixels_nll(train[:, None], all_images, levels=3), 0)
+    assert total.item() == pytest.approx(0.0, abs=1e-6)
