@@ -106,3 +106,25 @@ def test_the_gamma_model_trains_with_its_labeled_digits_held_on_the_gpu():
     assert trainer.x_labeled.device.type == "cuda"
     assert next(trainer.model.parameters()).device.type == "cuda"
     assert torch.isfinite(torch.tensor(trainer.history[-1]["train_loss"]))
+
+
+def test_the_diffusion_unet_trains_samples_and_scores_on_the_gpu():
+    from course_utils.diffusion import (Guided, NoiseSchedule, TinyUNet, ddim_sample,
+                                        epsilon_loss, variational_bound)
+    from course_utils.train import train_with_loss
+
+    schedule = NoiseSchedule()
+    torch.manual_seed(0)
+    x, y = torch.rand(256, 1, 28, 28) * 2 - 1, torch.arange(256) % 10
+    unet = TinyUNet(channels=16, classes=10)
+    trainer = train_with_loss(unet, (x, y), lambda m, b: epsilon_loss(m, b[0], schedule, b[1]),
+                              steps=6, batch_size=64, device=pick_device())
+    assert trainer.amp and next(unet.parameters()).device.type == "cuda"
+    assert torch.isfinite(torch.tensor(trainer.history[-1]["train_loss"]))
+    unet.eval()
+    labels = torch.arange(8, device="cuda") % 10
+    samples = ddim_sample(Guided(unet, labels, 2.0), schedule, (8, 1, 28, 28), 5,
+                          torch.Generator().manual_seed(0))
+    assert samples.device.type == "cuda" and samples.abs().max() <= 1 + 1e-5
+    bound = variational_bound(unet, schedule, x[:4].cuda(), 10, torch.Generator().manual_seed(0))
+    assert bound.device.type == "cuda" and torch.isfinite(bound).all() and (bound > 0).all()

@@ -1,0 +1,92 @@
+"""Discrete latents (van den Oord et al., 2017): a codebook of vectors,
+nearest-code quantization with the straight-through estimator, the codebook
+and commitment losses, codebook usage (perplexity) and a restart rule for
+dead codes."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from course_utils.checks import positive_int
+
+
+class VectorQuantizer(nn.Module):
+    """Replaces each D-vector of an encoder's output (B, D, H, W) by the
+    nearest of ``codes`` codebook vectors. The forward pass returns the
+    quantized map, whose gradient goes straight through to the encoder, the
+    code indices (B, H, W), and the loss |sg[z_e] - e|^2 + beta |z_e - sg[e]|^2
+    that moves the codes toward the encoder's outputs and commits the encoder
+    to its codes (sg: stop gradient)."""
+
+    def __init__(self, codes: int, dim: int, beta: float = 0.25):
+        super().__init__()
+        self.codes = positive_int("codes", codes)
+        self.dim = positive_int("dim", dim)
+        if not beta >= 0:
+            raise ValueError(f"beta: expected a weight >= 0, got {beta}")
+        self.beta = float(beta)
+        self.codebook = nn.Embedding(codes, dim)                  # (K, D)
+        nn.init.uniform_(self.codebook.weight, -1 / codes, 1 / codes)
+
+    def nearest(self, z_e: torch.Tensor) -> torch.Tensor:
+        """Indices (B, H, W) of the nearest code to each vector of z_e."""
+        b, d, h, w = z_e.shape
+        if d != self.dim:
+            raise ValueError(f"z_e: expected {self.dim} channels, got {d}")
+        flat = z_e.permute(0, 2, 3, 1).reshape(-1, d)             # (BHW, D)
+        codes = self.codebook.weight                              # (K, D)
+        distance = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ codes.T
+                    + codes.pow(2).sum(1))                        # (BHW, K)
+        return distance.argmin(1).view(b, h, w)
+
+    def lookup(self, indices: torch.Tensor) -> torch.Tensor:
+        """The code vectors of indices (B, H, W), as a map (B, D, H, W)."""
+        return self.codebook(indices).permute(0, 3, 1, 2)
+
+    def forward(self, z_e: torch.Tensor):
+        indices = self.nearest(z_e)                               # (B, H, W)
+        z_q = self.lookup(indices)                                # (B, D, H, W)
+        codebook_loss = F.mse_loss(z_q, z_e.detach())
+        commitment_loss = F.mse_loss(z_e, z_q.detach())
+        loss = codebook_loss + self.beta * commitment_loss
+        straight_through = z_e + (z_q - z_e).detach()   # value z_q, grad to z_e
+        return straight_through, indices, loss
+
+
+def code_counts(indices: torch.Tensor, codes: int) -> torch.Tensor:
+    """(codes,) how often each code is used in ``indices`` of any shape."""
+    return torch.bincount(indices.flatten(), minlength=positive_int("codes", codes))
+
+
+def perplexity(counts: torch.Tensor) -> float:
+    """exp(entropy) of the codes' usage: the number of equally used codes that
+    would give the same entropy; K when all K codes are used equally, 1 when
+    one code is used."""
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    if counts.ndim != 1 or (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError("counts: expected a 1-D tensor of non-negative "
+                         "counts, not all zero")
+    p = counts[counts > 0] / counts.sum()
+    return math.exp(float(-(p * p.log()).sum()))
+
+
+@torch.no_grad()
+def restart_dead_codes(quantizer: VectorQuantizer, z_e: torch.Tensor,
+                       counts: torch.Tensor, min_count: int = 1,
+                       generator: torch.Generator | None = None) -> int:
+    """Moves every code used fewer than ``min_count`` times (``counts``, from
+    recent batches) onto an encoder output drawn at random from z_e
+    (B, D, H, W), so that it is near some data again. Returns how many codes
+    moved."""
+    dead = (torch.as_tensor(counts) < min_count).nonzero().flatten()
+    if len(dead) == 0:
+        return 0
+    flat = z_e.permute(0, 2, 3, 1).reshape(-1, quantizer.dim)     # (BHW, D)
+    picks = torch.randint(len(flat), (len(dead),), generator=generator)
+    weight = quantizer.codebook.weight
+    weight[dead.to(weight.device)] = flat[picks.to(flat.device)].to(weight)
+    return len(dead)
