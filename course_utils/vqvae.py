@@ -1,14 +1,13 @@
 """Discrete latents (van den Oord et al., 2017): a codebook of vectors,
 nearest-code quantization with the straight-through estimator, the codebook
-and commitment losses, codebook usage (perplexity) and a restart rule for
-dead codes."""
+and commitment losses, codebook usage (perplexity), a restart rule for
+dead codes, and a small VQ-VAE for 28x28 digits with a 7x7 grid of codes."""
 
 from __future__ import annotations
 
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from course_utils.checks import positive_int
@@ -18,9 +17,10 @@ class VectorQuantizer(nn.Module):
     """Replaces each D-vector of an encoder's output (B, D, H, W) by the
     nearest of ``codes`` codebook vectors. The forward pass returns the
     quantized map, whose gradient goes straight through to the encoder, the
-    code indices (B, H, W), and the loss |sg[z_e] - e|^2 + beta |z_e - sg[e]|^2
-    that moves the codes toward the encoder's outputs and commits the encoder
-    to its codes (sg: stop gradient)."""
+    code indices (B, H, W), and per image (B,) the loss
+    |sg[z_e] - e|^2 + beta |z_e - sg[e]|^2, summed over the map, that moves
+    the codes toward the encoder's outputs and commits the encoder to its
+    codes (sg: stop gradient)."""
 
     def __init__(self, codes: int, dim: int, beta: float = 0.25):
         super().__init__()
@@ -50,8 +50,8 @@ class VectorQuantizer(nn.Module):
     def forward(self, z_e: torch.Tensor):
         indices = self.nearest(z_e)                               # (B, H, W)
         z_q = self.lookup(indices)                                # (B, D, H, W)
-        codebook_loss = F.mse_loss(z_q, z_e.detach())
-        commitment_loss = F.mse_loss(z_e, z_q.detach())
+        codebook_loss = (z_q - z_e.detach()).pow(2).flatten(1).sum(1)    # (B,)
+        commitment_loss = (z_e - z_q.detach()).pow(2).flatten(1).sum(1)  # (B,)
         loss = codebook_loss + self.beta * commitment_loss
         straight_through = z_e + (z_q - z_e).detach()   # value z_q, grad to z_e
         return straight_through, indices, loss
@@ -59,7 +59,8 @@ class VectorQuantizer(nn.Module):
 
 def code_counts(indices: torch.Tensor, codes: int) -> torch.Tensor:
     """(codes,) how often each code is used in ``indices`` of any shape."""
-    return torch.bincount(indices.flatten(), minlength=positive_int("codes", codes))
+    return torch.bincount(indices.flatten(),
+                          minlength=positive_int("codes", codes))
 
 
 def perplexity(counts: torch.Tensor) -> float:
@@ -90,3 +91,52 @@ def restart_dead_codes(quantizer: VectorQuantizer, z_e: torch.Tensor,
     weight = quantizer.codebook.weight
     weight[dead.to(weight.device)] = flat[picks.to(flat.device)].to(weight)
     return len(dead)
+
+
+class VQVAE(nn.Module):
+    """A VQ-VAE for 28x28 digits: a convolutional encoder to a 7x7 map of
+    ``dim``-vectors, each replaced by one of ``codes`` codebook vectors, and a
+    decoder from the quantized map to Bernoulli logits per pixel. A digit's
+    code is 49 indices, 49 log2(codes) bits."""
+
+    def __init__(self, codes: int = 64, dim: int = 16, channels: int = 32,
+                 beta: float = 0.25):
+        super().__init__()
+        c = positive_int("channels", channels)
+        self.encoder = nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),
+            nn.Conv2d(1, c, 4, 2, padding=1), nn.ReLU(),          # 14x14
+            nn.Conv2d(c, c, 4, 2, padding=1), nn.ReLU(),          # 7x7
+            nn.Conv2d(c, dim, 1))                          # (B, dim, 7, 7)
+        self.quantizer = VectorQuantizer(codes, dim, beta)
+        self.decoder = nn.Sequential(
+            nn.Conv2d(dim, c, 3, padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(c, c, 4, 2, padding=1), nn.ReLU(),  # 14x14
+            nn.ConvTranspose2d(c, 1, 4, 2, padding=1),             # 28x28
+            nn.Flatten())                                          # (B, 784)
+
+    def forward(self, x: torch.Tensor):
+        """x (B, 784) in [0, 1] -> (logits (B, 784), codes (B, 7, 7),
+        quantizer loss (B,))."""
+        z_q, indices, loss = self.quantizer(self.encoder(x))
+        return self.decoder(z_q), indices, loss
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The codes (B, 7, 7) of digits x (B, 784)."""
+        return self.quantizer.nearest(self.encoder(x))
+
+    @torch.no_grad()
+    def decode(self, indices: torch.Tensor) -> torch.Tensor:
+        """Pixel probabilities (B, 784) of the digits coded by indices."""
+        return torch.sigmoid(self.decoder(self.quantizer.lookup(indices)))
+
+
+def vqvae_loss(model: VQVAE, batch) -> torch.Tensor:
+    """Bernoulli negative log-likelihood of the digits in nats, plus the
+    quantizer's loss, per digit, averaged over the batch."""
+    (x,) = batch                                                  # (B, 784)
+    logits, _, quantizer_loss = model(x)
+    nll = nn.functional.binary_cross_entropy_with_logits(
+        logits, x, reduction="none").sum(1)                       # (B,)
+    return (nll + quantizer_loss).mean()

@@ -1,6 +1,6 @@
 """course_utils.vqvae: nearest-code quantization against a brute-force search, the
-straight-through gradient and the two losses' gradient paths, perplexity, and dead-code
-restarts."""
+straight-through gradient and the two losses' gradient paths, perplexity, dead-code
+restarts, and the VQ-VAE's shapes and loss."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
-from course_utils.vqvae import (VectorQuantizer, code_counts, perplexity,
-                                restart_dead_codes)
+from course_utils.vqvae import (VQVAE, VectorQuantizer, code_counts, perplexity,
+                                restart_dead_codes, vqvae_loss)
 
 
 def test_each_vector_goes_to_its_nearest_code():
@@ -37,14 +37,14 @@ def test_gradients_take_the_straight_through_and_the_two_loss_paths():
     upstream = torch.randn_like(z_q)
     (grad_z,) = torch.autograd.grad((z_q * upstream).sum(), z_e, retain_graph=True)
     assert torch.allclose(grad_z, upstream)                    # straight through
-    grad_z, grad_codes = torch.autograd.grad(loss, [z_e, quantizer.codebook.weight])
+    assert loss.shape == (1,)                                  # one per image
+    grad_z, grad_codes = torch.autograd.grad(loss.sum(), [z_e, quantizer.codebook.weight])
     chosen = quantizer.lookup(indices).detach()
-    n = z_e.numel()
-    assert torch.allclose(grad_z, 0.25 * 2 * (z_e - chosen) / n, atol=1e-6)
+    assert torch.allclose(grad_z, 0.25 * 2 * (z_e - chosen), atol=1e-6)
     expected = torch.zeros(4, 2)
     for i, j in [(i, j) for i in range(3) for j in range(3)]:
         k = indices[0, i, j]
-        expected[k] += 2 * (chosen[0, :, i, j] - z_e[0, :, i, j].detach()) / n
+        expected[k] += 2 * (chosen[0, :, i, j] - z_e[0, :, i, j].detach())
     assert torch.allclose(grad_codes, expected, atol=1e-6)
 
 
@@ -83,3 +83,17 @@ def test_bad_arguments_are_named():
         VectorQuantizer(codes=3, dim=2, beta=-1)
     with pytest.raises(ValueError, match="z_e"):
         VectorQuantizer(codes=3, dim=2)(torch.zeros(1, 3, 2, 2))
+
+
+def test_the_vqvae_codes_a_digit_as_a_7x7_grid_of_indices():
+    torch.manual_seed(0)
+    x = (torch.rand(8, 784) < 0.2).float()
+    model = VQVAE(codes=16, dim=8, channels=16)
+    logits, indices, loss = model(x)
+    assert logits.shape == (8, 784) and indices.shape == (8, 7, 7) and loss.shape == (8,)
+    assert indices.min() >= 0 and indices.max() < 16
+    assert torch.equal(model.encode(x), indices)
+    assert torch.allclose(model.decode(indices), torch.sigmoid(logits), atol=1e-6)
+    nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
+    assert vqvae_loss(model, (x,)).item() == pytest.approx((nll.sum(1) + loss).mean().item(),
+                                                           rel=1e-5)
