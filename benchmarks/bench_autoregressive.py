@@ -22,9 +22,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from common import add_resume_options, begin_run
 from course_utils.autoregressive import MADE
-from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything, seeded
+from course_utils.device import seeded
 from course_utils.likelihood import binarize, bits_per_dim, quantize
 from course_utils.pixelcnn import GatedPixelCNN, PixelCNN, pixel_nll, sample
 from course_utils.train import eval_mode, train_with_loss
@@ -80,16 +80,9 @@ def main() -> None:
     parser.add_argument("--made-steps", type=int, default=4000, help="steps of 100 digits")
     parser.add_argument("--pixelcnn-steps", type=int, default=1200,
                         help="steps of 32 digits for each PixelCNN (the chapter's full profile)")
-    parser.add_argument("--checkpoint-dir", default=None,
-                        help="save and resume each model's training here")
-    parser.add_argument("--log-every", type=int, default=500, help="steps between checkpoints")
-    parser.add_argument("--progress", action="store_true", help="show progress bars")
+    add_resume_options(parser)
     args = parser.parse_args()
-    seed_everything(0)
-    device = pick_device()
-    data = load_mnist(args.data)
-    full = data.source == "mnist"
-    print(f"device {device}; {data.description}")
+    device, data, full = begin_run(args.data)
     binary, binary_test = binarize(data.x_train, seed=0), binarize(data.x_test, seed=1)
     levels = quantize(data.x_train).view(-1, 1, 28, 28)
     levels_test = quantize(data.x_test).view(-1, 1, 28, 28)

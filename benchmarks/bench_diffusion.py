@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 
 from bench_gan import train_dcgan, train_vae
-from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything, seeded
+from common import add_resume_options, begin_run
+from course_utils.device import seeded
 from course_utils.diffusion import (Guided, NoiseSchedule, TinyUNet, ddim_sample,
                                     epsilon_loss, variational_bound)
 from course_utils.likelihood import bits_per_dim, quantize
@@ -50,15 +50,9 @@ def main() -> None:
     parser.add_argument("--gan-steps", type=int, default=2500, help="DCGAN steps (bench_gan's)")
     parser.add_argument("--vae-steps", type=int, default=1000, help="VAE steps (bench_gan's)")
     parser.add_argument("--judge-steps", type=int, default=400, help="classifier's steps")
-    parser.add_argument("--checkpoint-dir", default=None, help="save and resume the U-Net here")
-    parser.add_argument("--log-every", type=int, default=500, help="steps between checkpoints")
-    parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_resume_options(parser)
     args = parser.parse_args()
-    seed_everything(0)
-    device = pick_device()
-    data = load_mnist(args.data)
-    full = data.source == "mnist"
-    print(f"device {device}; {data.description}")
+    device, data, full = begin_run(args.data)
     schedule = NoiseSchedule(steps=1000)
     x = data.x_train.view(-1, 1, 28, 28) * 2 - 1
 

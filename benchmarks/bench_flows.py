@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from course_utils.data import load_mnist
-from course_utils.device import pick_device, seed_everything, seeded
+from common import add_resume_options, begin_run
+from course_utils.device import seeded
 from course_utils.flows import RealNVP, flow_nll
 from course_utils.likelihood import bits_per_dim, dequantize, independent_pixels_nll, quantize
 from course_utils.train import eval_mode, train_with_loss
@@ -40,15 +40,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=600,
                         help="steps of 64 digits (the chapter's full profile: 600)")
     parser.add_argument("--draws", type=int, default=4, help="dequantization draws per test digit")
-    parser.add_argument("--checkpoint-dir", default=None, help="save and resume training here")
-    parser.add_argument("--log-every", type=int, default=500, help="steps between checkpoints")
-    parser.add_argument("--progress", action="store_true", help="show a progress bar")
+    add_resume_options(parser)
     args = parser.parse_args()
-    seed_everything(0)
-    device = pick_device()
-    data = load_mnist(args.data)
-    full = data.source == "mnist"
-    print(f"device {device}; {data.description}")
+    device, data, full = begin_run(args.data)
     levels = quantize(data.x_train).view(-1, 1, 28, 28)
     levels_test = quantize(data.x_test).view(-1, 1, 28, 28)
 
