@@ -52,29 +52,38 @@ class ResidualBlock(nn.Module):
         return h + self.conv(F.relu(h))
 
 
-def _scaled(x: torch.Tensor, levels: int) -> torch.Tensor:
-    return x / (levels - 1) * 2 - 1  # integer levels 0..levels-1 -> [-1, 1]
+def _inputs(x: torch.Tensor, levels: int, one_hot: bool) -> torch.Tensor:
+    """(B, 1, H, W) integer levels -> the first layer's input: the levels
+    scaled to [-1, 1] (ordered, like grey levels), or one-hot (B, levels, H,
+    W) (categories without an order, like a VQ-VAE's codes)."""
+    if one_hot:
+        return F.one_hot(x[:, 0].long(), levels).permute(0, 3, 1, 2).float()
+    return x / (levels - 1) * 2 - 1
 
 
 class PixelCNN(nn.Module):
     """A 7x7 type-A masked convolution, residual blocks of type-B ones, and
     1x1 convolutions to ``levels`` logits per pixel: p(x_ij | pixels before
-    it) as a softmax over the levels."""
+    it) as a softmax over the levels. ``one_hot``: read the levels as
+    categories, one input channel each."""
 
-    def __init__(self, levels: int = 256, channels: int = 32, blocks: int = 4):
+    def __init__(self, levels: int = 256, channels: int = 32, blocks: int = 4,
+                 one_hot: bool = False):
         super().__init__()
         self.levels = positive_int("levels", levels)
+        self.one_hot = bool(one_hot)
         c = positive_int("channels", channels)
         n = positive_int("blocks", blocks, allow_zero=True)
+        c_in = self.levels if self.one_hot else 1
         self.net = nn.Sequential(
-            MaskedConv2d(1, c, raster_mask(7, "A")),
+            MaskedConv2d(c_in, c, raster_mask(7, "A")),
             *[ResidualBlock(c) for _ in range(n)],
             nn.ReLU(), nn.Conv2d(c, c, 1),
             nn.ReLU(), nn.Conv2d(c, self.levels, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # (B, 1, H, W) levels -> (B, levels, H, W) logits
-        return self.net(_scaled(x, self.levels))
+        return self.net(_inputs(x, self.levels, self.one_hot))
 
 
 def vertical_mask(kernel_size: int, first: bool) -> torch.Tensor:
@@ -126,17 +135,19 @@ class GatedPixelCNN(nn.Module):
     interface as ``PixelCNN``."""
 
     def __init__(self, levels: int = 256, channels: int = 32,
-                 dilations=(1, 2, 1, 4)):
+                 dilations=(1, 2, 1, 4), one_hot: bool = False):
         super().__init__()
         self.levels = positive_int("levels", levels)
+        self.one_hot = bool(one_hot)
         c = positive_int("channels", channels)
-        self.vertical_in = MaskedConv2d(1, c, vertical_mask(7, True))
-        self.horizontal_in = MaskedConv2d(1, c, horizontal_mask(7, True))
+        c_in = self.levels if self.one_hot else 1
+        self.vertical_in = MaskedConv2d(c_in, c, vertical_mask(7, True))
+        self.horizontal_in = MaskedConv2d(c_in, c, horizontal_mask(7, True))
         self.layers = nn.ModuleList([GatedLayer(c, d) for d in dilations])
         self.head = nn.Sequential(nn.ReLU(), nn.Conv2d(c, self.levels, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # as PixelCNN's
-        x = _scaled(x, self.levels)
+        x = _inputs(x, self.levels, self.one_hot)
         v, h = self.vertical_in(x), self.horizontal_in(x)
         for layer in self.layers:
             v, h = layer(v, h)

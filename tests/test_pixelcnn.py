@@ -38,6 +38,25 @@ def test_logits_depend_only_on_pixels_before_in_raster_order(make, pixel):
         assert seen[i - 1, j]
 
 
+@pytest.mark.parametrize("make", [PixelCNN, GatedPixelCNN])
+def test_one_hot_inputs_are_categories_and_stay_causal(make):
+    """With one_hot, changing a pixel at or after (i, j) leaves the logits of
+    (i, j) alone, and changing the pixel just before changes them."""
+    torch.manual_seed(4)
+    model = make(levels=5, channels=8, one_hot=True)
+    assert model(torch.zeros(2, 1, 7, 7)).shape == (2, 5, 7, 7)
+    x = torch.randint(0, 5, (1, 1, 7, 7)).float()
+    i, j = 3, 4
+    later = x.clone()
+    later[0, 0][~before(i, j, 7)] = (later[0, 0][~before(i, j, 7)] + 1) % 5
+    assert torch.equal(model(x)[0, :, i, j], model(later)[0, :, i, j])
+    earlier = x.clone()
+    earlier[0, 0, i, j - 1] = (earlier[0, 0, i, j - 1] + 1) % 5
+    assert not torch.equal(model(x)[0, :, i, j], model(earlier)[0, :, i, j])
+    first = model.vertical_in if make is GatedPixelCNN else model.net[0]
+    assert first.in_channels == 5          # one input channel per level
+
+
 def test_plain_pixelcnn_has_a_blind_spot_and_the_gated_one_none():
     torch.manual_seed(0)
     i, j = 8, 4
@@ -63,10 +82,11 @@ def test_masks_of_the_two_types_and_errors():
 
 
 @pytest.mark.parametrize("make", [PixelCNN, GatedPixelCNN])
-def test_likelihood_sums_to_one_over_every_image(make):
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_likelihood_sums_to_one_over_every_image(make, one_hot):
     torch.manual_seed(1)
     levels, size = 3, 2
-    model = make(levels=levels, channels=8)
+    model = make(levels=levels, channels=8, one_hot=one_hot)
     for p in model.parameters():  # large weights: far from uniform
         torch.nn.init.normal_(p, std=0.7)
     images = torch.tensor(list(itertools.product(range(levels), repeat=size * size)))
