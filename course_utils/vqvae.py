@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from course_utils.checks import positive_int
+from course_utils.train import Trainer
 
 
 class VectorQuantizer(nn.Module):
@@ -132,11 +133,38 @@ class VQVAE(nn.Module):
         return torch.sigmoid(self.decoder(self.quantizer.lookup(indices)))
 
 
-def vqvae_loss(model: VQVAE, batch) -> torch.Tensor:
-    """Bernoulli negative log-likelihood of the digits in nats, plus the
-    quantizer's loss, per digit, averaged over the batch."""
+def vqvae_loss(model: VQVAE, batch) -> dict[str, torch.Tensor]:
+    """"loss": the Bernoulli negative log-likelihood of the digits in nats
+    plus the quantizer's loss, per digit, averaged over the batch; also
+    "reconstruction" (the first part alone) and the batch's code
+    "perplexity"."""
     (x,) = batch                                                  # (B, 784)
-    logits, _, quantizer_loss = model(x)
+    logits, indices, quantizer_loss = model(x)
     nll = nn.functional.binary_cross_entropy_with_logits(
         logits, x, reduction="none").sum(1)                       # (B,)
-    return (nll + quantizer_loss).mean()
+    usage = perplexity(code_counts(indices, model.quantizer.codes))
+    return {"loss": (nll + quantizer_loss).mean(),
+            "reconstruction": nll.mean().detach(),
+            "perplexity": torch.tensor(usage)}
+
+
+class CodeRestartTrainer(Trainer):
+    """A Trainer for a VQVAE that, every ``every`` steps, moves each code
+    that no vector of the step's batch chose onto an encoder output of that
+    batch (``restart_dead_codes``); ``restarts`` counts the codes moved."""
+
+    def __init__(self, *args, every: int = 100, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.every = positive_int("every", every)
+        self.restarts = 0
+
+    def train_step(self, batch):
+        metrics = super().train_step(batch)          # one step, as usual
+        if (self.step + 1) % self.every == 0:        # then, now and then:
+            quantizer = self.model.quantizer
+            with torch.no_grad():
+                z_e = self.model.encoder(batch[0])   # (B, D, 7, 7)
+                counts = code_counts(quantizer.nearest(z_e), quantizer.codes)
+                self.restarts += restart_dead_codes(
+                    quantizer, z_e, counts, generator=self.generator)
+        return metrics

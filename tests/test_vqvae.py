@@ -95,5 +95,8 @@ def test_the_vqvae_codes_a_digit_as_a_7x7_grid_of_indices():
     assert torch.equal(model.encode(x), indices)
     assert torch.allclose(model.decode(indices), torch.sigmoid(logits), atol=1e-6)
     nll = torch.nn.functional.binary_cross_entropy_with_logits(logits, x, reduction="none")
-    assert vqvae_loss(model, (x,)).item() == pytest.approx((nll.sum(1) + loss).mean().item(),
-                                                           rel=1e-5)
+    metrics = vqvae_loss(model, (x,))
+    assert metrics["loss"].item() == pytest.approx((nll.sum(1) + loss).mean().item(), rel=1e-5)
+    assert metrics["reconstruction"].item() == pytest.approx(nll.sum(1).mean().item(), rel=1e-5)
+    assert metrics["perplexity"].item() == pytest.approx(
+        perplexity(code_counts(indices, 16)), rel=1e-6)
