@@ -1,6 +1,7 @@
 """course_utils.vqvae: nearest-code quantization against a brute-force search, the
 straight-through gradient and the two losses' gradient paths, perplexity, dead-code
-restarts, and the VQ-VAE's shapes and loss."""
+restarts and the Trainer hook that applies them (resumable), and the VQ-VAE's shapes and
+loss."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import math
 import pytest
 import torch
 
-from course_utils.vqvae import (VQVAE, VectorQuantizer, code_counts, perplexity,
-                                restart_dead_codes, vqvae_loss)
+from course_utils.train import Trainer
+from course_utils.vqvae import (VQVAE, CodeRestartTrainer, VectorQuantizer, code_counts,
+                                perplexity, restart_dead_codes, vqvae_loss)
 
 
 def test_each_vector_goes_to_its_nearest_code():
@@ -100,3 +102,32 @@ def test_the_vqvae_codes_a_digit_as_a_7x7_grid_of_indices():
     assert metrics["reconstruction"].item() == pytest.approx(nll.sum(1).mean().item(), rel=1e-5)
     assert metrics["perplexity"].item() == pytest.approx(
         perplexity(code_counts(indices, 16)), rel=1e-6)
+
+
+def test_the_restart_hook_revives_codes_that_plain_training_leaves_dead(tmp_path):
+    """Same start, same batches: the plain Trainer ends with a few codes in use; the
+    CodeRestartTrainer moves the unused ones every 10 steps and ends using more, and a run
+    resumed from its checkpoint ends where an uninterrupted one does."""
+    patterns = (torch.rand(8, 784, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    x = patterns[torch.arange(256) % 8]
+
+    def run(trainer_class, steps, path=None, **options):
+        torch.manual_seed(0)
+        model = VQVAE(codes=16, dim=4, channels=8)
+        trainer = trainer_class(model, torch.optim.Adam(model.parameters(), lr=2e-3),
+                                vqvae_loss, device="cpu", batch_size=64, progress=False,
+                                checkpoint_path=path, log_every=10, **options)
+        trainer.fit(x, until_step=steps)
+        return trainer, int((code_counts(model.encode(x), 16) > 0).sum())
+
+    plain, used_plain = run(Trainer, 40)
+    restarted, used_restarted = run(CodeRestartTrainer, 40, every=10)
+    assert restarted.restarts > 0
+    assert used_restarted > used_plain, (used_restarted, used_plain)
+    run(CodeRestartTrainer, 20, tmp_path / "vq.pt", every=10)          # interrupted at 20
+    resumed, _ = run(CodeRestartTrainer, 40, tmp_path / "vq.pt", every=10)
+    for a, b in zip(resumed.model.parameters(), restarted.model.parameters()):
+        assert torch.allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="every"):
+        CodeRestartTrainer(VQVAE(codes=4), torch.optim.Adam(VQVAE(codes=4).parameters()),
+                           vqvae_loss, device="cpu", every=0)
