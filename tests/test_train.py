@@ -812,3 +812,18 @@ def test_train_with_loss_interrupted_resumes_to_the_same_model(regression, tmp_p
     assert resumed.step == 10
     assert_same_params(params(resumed.model), params(straight.model))
     assert resumed.scheduler.last_epoch == straight.scheduler.last_epoch == 10
+
+
+def test_train_with_loss_names_a_checkpoint_of_another_budget(regression, tmp_path):
+    """A one-cycle schedule has its length in the checkpoint: resuming a 6-step run with
+    steps=10 is refused with an error naming the file and both budgets (torch's own error
+    would come mid-run, from the scheduler); the same budget resumes."""
+    ckpt = tmp_path / "run.pt"
+    train_with_loss(dropout_mlp(), regression, mse, steps=6, device=CPU, batch_size=BATCH,
+                    checkpoint_path=ckpt, log_every=3)
+    with pytest.raises(ValueError, match=r"run\.pt.*steps=6.*steps=10"):
+        train_with_loss(dropout_mlp(), regression, mse, steps=10, device=CPU,
+                        batch_size=BATCH, checkpoint_path=ckpt, log_every=3)
+    again = train_with_loss(dropout_mlp(), regression, mse, steps=6, device=CPU,
+                            batch_size=BATCH, checkpoint_path=ckpt, log_every=3)
+    assert again.step == 6
