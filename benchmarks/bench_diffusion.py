@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from bench_gan import train_dcgan, train_vae
-from common import add_resume_options, begin_run
+from common import add_judging_options, add_resume_options, begin_run
 from course_utils.device import seeded
 from course_utils.diffusion import (Guided, NoiseSchedule, TinyUNet, ddim_sample,
                                     epsilon_loss, variational_bound)
@@ -73,12 +73,9 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=16, help="U-Net width (the chapter's: 16)")
     parser.add_argument("--weight", type=float, default=3.0, help="guidance weight w")
     parser.add_argument("--ddim-steps", type=int, default=20, help="DDIM sampling steps")
-    parser.add_argument("--samples", type=int, default=1000, help="samples judged per model")
     parser.add_argument("--bound-digits", type=int, default=1000,
                         help="test digits for the variational bound")
-    parser.add_argument("--gan-steps", type=int, default=2500, help="DCGAN steps (bench_gan's)")
-    parser.add_argument("--vae-steps", type=int, default=1000, help="VAE steps (bench_gan's)")
-    parser.add_argument("--judge-steps", type=int, default=400, help="classifier's steps")
+    add_judging_options(parser)
     add_resume_options(parser)
     args = parser.parse_args()
     device, data, full = begin_run(args.data)

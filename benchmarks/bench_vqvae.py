@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from bench_diffusion import train_unet, unconditional_samples
 from bench_gan import train_dcgan, train_vae
-from common import add_resume_options, begin_run
+from common import add_judging_options, add_resume_options, begin_run
 from course_utils.device import seeded
 from course_utils.diffusion import NoiseSchedule
 from course_utils.metrics import squared_error_per_image
@@ -80,12 +80,9 @@ def main() -> None:
                         help="PixelCNN prior steps (the chapter's: 600)")
     parser.add_argument("--prior-channels", type=int, default=32,
                         help="the prior's width (the chapter's: 32)")
-    parser.add_argument("--samples", type=int, default=1000, help="samples judged per model")
-    parser.add_argument("--vae-steps", type=int, default=1000, help="VAE steps (bench_gan's)")
-    parser.add_argument("--gan-steps", type=int, default=2500, help="DCGAN steps (bench_gan's)")
     parser.add_argument("--diffusion-steps", type=int, default=1500,
                         help="U-Net steps (chapter 16's full profile: 1500; 0: leave it out)")
-    parser.add_argument("--judge-steps", type=int, default=400, help="classifier's steps")
+    add_judging_options(parser)
     add_resume_options(parser)
     args = parser.parse_args()
     device, data, full = begin_run(args.data)

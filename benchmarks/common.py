@@ -17,6 +17,16 @@ def add_resume_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action="store_true", help="show progress bars")
 
 
+def add_judging_options(parser: argparse.ArgumentParser) -> None:
+    """--samples, --vae-steps, --gan-steps and --judge-steps: the benchmarks that judge samples
+    against chapter 7's VAE and chapter 8's DCGAN (trained as bench_gan.py trains them) with
+    the course's classifier."""
+    parser.add_argument("--samples", type=int, default=1000, help="samples judged per model")
+    parser.add_argument("--vae-steps", type=int, default=1000, help="VAE steps (bench_gan's)")
+    parser.add_argument("--gan-steps", type=int, default=2500, help="DCGAN steps (bench_gan's)")
+    parser.add_argument("--judge-steps", type=int, default=400, help="classifier's steps")
+
+
 def begin_run(data_source: str | None):
     """Seed 0, the device, and the data ``load_mnist(data_source)`` gives, printed; returns
     (device, data, whether it is full MNIST)."""
