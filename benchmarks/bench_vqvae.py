@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
 from bench_diffusion import train_unet, unconditional_samples
 from bench_gan import train_dcgan, train_vae
@@ -37,6 +36,7 @@ from course_utils.metrics import squared_error_per_image
 from course_utils.models import Autoencoder, ConvDecoder, ConvEncoder
 from course_utils.pixelcnn import GatedPixelCNN, pixel_nll, sample
 from course_utils.sample_quality import features, frechet_distance, train_digit_classifier
+from course_utils.sequence import bernoulli_loss
 from course_utils.train import Trainer, eval_mode, predict, train_with_loss
 from course_utils.vqvae import VQVAE, CodeRestartTrainer, code_counts, perplexity, vqvae_loss
 
@@ -57,11 +57,6 @@ def train_vqvae(x, device, steps, codes, restarts, every, path, log_every, progr
     with seeded(0):
         trainer.fit(x, until_step=steps)
     return model.eval()
-
-
-def bernoulli_loss(model, batch):
-    (x,) = batch
-    return F.binary_cross_entropy_with_logits(model(x), x, reduction="none").sum(1).mean()
 
 
 def prior_loss(model, batch):
